@@ -1,0 +1,137 @@
+# couponbatch: build, a private PostgreSQL for development and tests, demo, tests, benchmarks.
+#
+# If DATABASE_URL is set, that server is used and no private cluster is started. Otherwise a
+# private cluster is created for this checkout: under .pg/ when run as a normal user, or (as root,
+# since initdb refuses root and the postgres user may not enter this folder) in
+# $(TMPDIR)/couponbatch-pg-<hash of this folder>, run as the postgres user. .pg-location records where.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+SWIFT ?= swift
+TMPROOT := $(or $(TMPDIR),/tmp)
+PROJECT_KEY := $(shell printf '%s' "$(CURDIR)" | sha1sum | cut -c1-10)
+IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes || echo no)
+ifeq ($(IS_ROOT),yes)
+PGDATA_DIR := $(TMPROOT)/couponbatch-pg-$(PROJECT_KEY)
+PG_RUN := runuser -u postgres --
+else
+PGDATA_DIR := $(CURDIR)/.pg
+PG_RUN :=
+endif
+PG_BIN = $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+RELEASE_BIN := .build/release/couponbatch
+DEBUG_BIN := .build/debug/couponbatch
+TEMPLATE_DB := couponbatch_test_template
+# Demo code secret: for the demo only. Production sets COUPONBATCH_CODE_SECRET(_FILE) itself.
+DEMO_SECRET := demo-secret-not-for-production-0123456789
+
+.PHONY: help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint
+
+help:
+	@echo "make demo     install PostgreSQL if missing, start a private cluster, build, migrate, seed, run the demo"
+	@echo "make test     the same PostgreSQL bootstrap, then swift test (each test in its own database)"
+	@echo "make bench    benchmarks: couponbatch's figures beside a plain-SQL floor measured in the same run"
+	@echo "make pg-start | pg-stop | pg-status | clean"
+
+# Installs PostgreSQL and libpq-dev with apt-get when they are missing.
+deps:
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ! [ -f /usr/include/postgresql/libpq-fe.h ]; then \
+	  echo "==> installing postgresql and libpq-dev"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] && echo "" || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql libpq-dev pkg-config >/dev/null; \
+	fi
+
+# Starts the private cluster (or checks DATABASE_URL) and writes the URL to .pg-url.
+pg-start: deps
+	@if [ -n "$${DATABASE_URL:-}" ]; then \
+	  echo "$$DATABASE_URL" > .pg-url; \
+	  if ! pg_isready -d "$$DATABASE_URL" -q; then echo "DATABASE_URL is set but its server does not answer" >&2; exit 69; fi; \
+	  exit 0; \
+	fi; \
+	bin="$(PG_BIN)"; dir="$(PGDATA_DIR)"; \
+	echo "$$dir" > .pg-location; \
+	if [ ! -f "$$dir/PG_VERSION" ]; then \
+	  echo "==> creating a private PostgreSQL cluster in $$dir"; \
+	  mkdir -p "$$dir"; \
+	  if [ "$(IS_ROOT)" = yes ]; then chown postgres:postgres "$$dir"; chmod 700 "$$dir"; fi; \
+	  $(PG_RUN) "$$bin/initdb" -D "$$dir" -U couponbatch --auth=trust -E UTF8 --no-locale >/dev/null; \
+	  port=$$((54000 + 0x$$(echo $(PROJECT_KEY) | cut -c1-4) % 1000)); \
+	  while (exec 3<>/dev/tcp/127.0.0.1/$$port) 2>/dev/null; do port=$$((port + 1)); done; \
+	  { echo "port = $$port"; echo "listen_addresses = '127.0.0.1'"; echo "unix_socket_directories = '$$dir'"; \
+	    echo "max_connections = 300"; echo "shared_buffers = 512MB"; echo "work_mem = 32MB"; \
+	    echo "maintenance_work_mem = 256MB"; echo "max_wal_size = 4GB"; \
+	    echo "fsync = off"; echo "synchronous_commit = off"; echo "full_page_writes = off"; \
+	    echo "logging_collector = off"; } | $(PG_RUN) tee -a "$$dir/postgresql.conf" >/dev/null; \
+	fi; \
+	port=$$(sed -n "s/^port = \([0-9]*\)/\1/p" "$$dir/postgresql.conf" | tail -1); \
+	if ! $(PG_RUN) "$$bin/pg_ctl" -D "$$dir" status >/dev/null 2>&1; then \
+	  echo "==> starting PostgreSQL on 127.0.0.1:$$port"; \
+	  $(PG_RUN) "$$bin/pg_ctl" -D "$$dir" -l "$$dir/server.log" -w -t 60 start >/dev/null; \
+	fi; \
+	url="postgresql://couponbatch@127.0.0.1:$$port/couponbatch"; \
+	echo "$$url" > .pg-url; \
+	if ! psql "postgresql://couponbatch@127.0.0.1:$$port/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = 'couponbatch'" | grep -q 1; then \
+	  psql "postgresql://couponbatch@127.0.0.1:$$port/postgres" -qc "CREATE DATABASE couponbatch" ; \
+	fi
+
+pg-stop:
+	@dir="$(PGDATA_DIR)"; if [ -f "$$dir/PG_VERSION" ]; then $(PG_RUN) "$(PG_BIN)/pg_ctl" -D "$$dir" -m fast stop || true; fi
+
+pg-status:
+	@echo "cluster: $(PGDATA_DIR)"; [ -f .pg-url ] && echo "url: $$(cat .pg-url)" || true; \
+	$(PG_RUN) "$(PG_BIN)/pg_ctl" -D "$(PGDATA_DIR)" status || true
+
+pg-url:
+	@cat .pg-url
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+migrate: pg-start release
+	@DATABASE_URL="$$(cat .pg-url)" $(RELEASE_BIN) migrate
+
+demo: pg-start release
+	@export DATABASE_URL="$$(cat .pg-url)"; \
+	export COUPONBATCH_CODE_SECRET="$${COUPONBATCH_CODE_SECRET:-$(DEMO_SECRET)}"; \
+	echo "==> PostgreSQL: $$DATABASE_URL"; \
+	if [ "$$COUPONBATCH_CODE_SECRET" = "$(DEMO_SECRET)" ]; then \
+	  echo "==> WARNING: using the built-in DEMO code secret; set COUPONBATCH_CODE_SECRET for real coupons"; fi; \
+	echo "==> couponbatch migrate"; $(RELEASE_BIN) migrate; \
+	echo "==> couponbatch seed members --count 100000"; $(RELEASE_BIN) seed members --count 100000 --seed 42; \
+	$(MAKE) --no-print-directory demo-jobs
+
+# What the demo does once the database is ready; grows with each job kind.
+demo-jobs:
+	@echo "==> members by tier"; \
+	psql "$$DATABASE_URL" -P pager=off -c "SELECT tier, count(*) AS members, round(avg(total_spend_fen)/100.0, 2) AS avg_spend_yuan FROM members GROUP BY tier ORDER BY min(total_spend_fen)"
+
+# A migrated template database; each test clones it (CREATE DATABASE … TEMPLATE).
+test-db: pg-start build
+	@base="$$(cat .pg-url)"; admin="$${base%/*}/postgres"; \
+	psql "$$admin" -qc "DROP DATABASE IF EXISTS $(TEMPLATE_DB) WITH (FORCE)" 2>/dev/null || \
+	  { psql "$$admin" -qc "UPDATE pg_database SET datistemplate = false WHERE datname = '$(TEMPLATE_DB)'" && psql "$$admin" -qc "DROP DATABASE IF EXISTS $(TEMPLATE_DB) WITH (FORCE)"; }; \
+	psql "$$admin" -qc "CREATE DATABASE $(TEMPLATE_DB)"; \
+	DATABASE_URL="$${base%/*}/$(TEMPLATE_DB)" $(DEBUG_BIN) migrate >/dev/null; \
+	psql "$$admin" -qc "ALTER DATABASE $(TEMPLATE_DB) WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"
+
+test: test-db
+	@base="$$(cat .pg-url)"; \
+	COUPONBATCH_TEST_DATABASE_URL="$${base%/*}/$(TEMPLATE_DB)" COUPONBATCH_BIN="$(CURDIR)/$(DEBUG_BIN)" \
+	  $(SWIFT) test
+
+bench: pg-start release
+	@echo "no benchmarks yet"
+
+clean: pg-stop
+	rm -rf .build "$(PGDATA_DIR)" .pg-url .pg-location
+
+format:
+	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift

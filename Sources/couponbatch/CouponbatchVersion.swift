@@ -1,0 +1,3 @@
+enum CouponbatchVersion {
+    static let current = "0.1.0"
+}

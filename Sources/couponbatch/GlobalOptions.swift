@@ -1,0 +1,45 @@
+import ArgumentParser
+import CouponKit
+import Foundation
+import Logging
+import Postgres
+
+/// Options every command takes (DESIGN.md's CLI contract).
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Directory of job, template and plan files.", valueName: "dir"))
+    var jobsDir: String = "jobs"
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "PostgreSQL URL (postgresql://user@host:port/db). Default: DATABASE_URL, else libpq's PG* variables.",
+            valueName: "url"))
+    var databaseURL: String?
+
+    @Option(name: .long, help: "Log format: text (for people) or json (one object a line).")
+    var logFormat: LogFormat = .text
+
+    @Flag(name: .shortAndLong, help: "Log debug detail.")
+    var verbose = false
+
+    /// The URL to connect with; nil lets libpq read PG* variables.
+    var resolvedDatabaseURL: String? {
+        if let databaseURL, !databaseURL.isEmpty { return databaseURL }
+        if let env = ProcessInfo.processInfo.environment["DATABASE_URL"], !env.isEmpty { return env }
+        return nil
+    }
+
+    func connect() throws -> Connection {
+        try Connection.connect(url: resolvedDatabaseURL)
+    }
+
+    /// Sets up logging once and returns the command's logger.
+    func makeLogger(label: String = "couponbatch") -> Logger {
+        LoggingBootstrap.bootstrap(format: logFormat, level: verbose ? .debug : .info)
+        return Logger(label: label)
+    }
+}
+
+enum LogFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case text, json
+}
