@@ -46,9 +46,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres"]),
-        .testTarget(name: "CouponKitTests", dependencies: ["CouponKit", "Postgres"]),
-        .testTarget(name: "couponbatchTests", dependencies: ["CouponKit", "Postgres"]),
+        // Test-only helpers: a database of its own per test, and running the built binary.
+        .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport"),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
+        .testTarget(name: "CouponKitTests", dependencies: ["CouponKit", "Postgres", "TestSupport"]),
+        .testTarget(name: "couponbatchTests", dependencies: ["CouponKit", "Postgres", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

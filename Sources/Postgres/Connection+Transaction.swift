@@ -9,6 +9,7 @@ public enum IsolationLevel: String, Sendable {
 
 extension Connection {
     /// Runs `body` in a transaction: COMMIT when it returns, ROLLBACK when it throws.
+    @discardableResult
     public func transaction<T>(
         isolation: IsolationLevel = .readCommitted, readOnly: Bool = false, _ body: (Connection) throws -> T
     ) throws -> T {
@@ -31,6 +32,7 @@ extension Connection {
 
     /// Runs `body` inside a savepoint of the current transaction: released on return, rolled
     /// back to on throw, so the outer transaction carries on.
+    @discardableResult
     public func savepoint<T>(_ name: String = "couponbatch_sp", _ body: (Connection) throws -> T) throws -> T {
         precondition(name.allSatisfy { $0.isLetter || $0 == "_" || $0.isNumber }, "savepoint names are identifiers")
         try execute("SAVEPOINT \(name)")

@@ -8,6 +8,15 @@ public struct Migration: Sendable, Equatable {
     public let version: Int
     public let name: String
     public let sql: String
+    /// The file it came from, e.g. `0001_members.sql`.
+    public let fileName: String
+
+    public init(version: Int, name: String, sql: String, fileName: String? = nil) {
+        self.version = version
+        self.name = name
+        self.sql = sql
+        self.fileName = fileName ?? "\(version)_\(name).sql"
+    }
 
     /// SHA-256 of the file's bytes, hex: an applied migration must never change.
     public var checksum: String {
@@ -33,7 +42,7 @@ public struct Migration: Sendable, Equatable {
             }
             let migration = Migration(
                 version: version, name: String(stem[stem.index(after: underscore)...]),
-                sql: String(decoding: data, as: UTF8.self))
+                sql: String(decoding: data, as: UTF8.self), fileName: file)
             if let twin = migrations.first(where: { $0.version == version }) {
                 throw ConfigurationError("\(directory)/\(file): version \(version) is also used by \(twin.name)")
             }
@@ -88,7 +97,7 @@ public struct Migrator {
                 if let record = applied[migration.version] {
                     guard record.checksum == migration.checksum else {
                         throw ConfigurationError(
-                            "migration \(migration.version)_\(migration.name).sql was changed after it was applied "
+                            "migration \(migration.fileName) was changed after it was applied "
                                 + "(checksum \(record.checksum.prefix(12)) in the database, "
                                 + "\(migration.checksum.prefix(12)) on disk); add a new migration instead of editing it")
                     }
