@@ -8,7 +8,7 @@ import PackageDescription
 // - swift-log: the logging API libraries take a Logger through; we supply text and JSON handlers.
 let package = Package(
     name: "couponbatch",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "couponbatch", targets: ["couponbatch"]),
     ],

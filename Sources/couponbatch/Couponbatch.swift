@@ -14,7 +14,9 @@ struct Couponbatch: ParsableCommand {
             --database-url, DATABASE_URL, or libpq's PG* variables.
             """,
         version: CouponbatchVersion.current,
-        subcommands: [Migrate.self, Seed.self, Version.self]
+        subcommands: [
+            Migrate.self, Seed.self, Jobs.self, Cron.self, Run.self, Tick.self, Scheduler.self, Runs.self, Version.self,
+        ]
     )
 
     static func main() {

@@ -1,0 +1,18 @@
+/// What a job does, as its file's `kind:` names it.
+public enum JobKind: String, Sendable, CaseIterable {
+    /// Issues coupons to a segment.
+    case issue
+    /// Does nothing but run chunks; for heartbeats and tests.
+    case noop
+    /// Reminds members of coupons about to expire (not supported yet).
+    case remind
+    /// Expires coupons past their validity (not supported yet).
+    case expire
+    /// Delivers subscription bundles (not supported yet).
+    case bundle
+
+    /// Whether job files of this kind load; the others are refused with "not supported yet".
+    public var isSupported: Bool {
+        self == .issue || self == .noop
+    }
+}

@@ -1,0 +1,255 @@
+import Foundation
+import Postgres
+
+/// The `job_runs` ledger: claiming slots, taking runs over, heartbeats, fenced chunk commits,
+/// and finishing. Every statement that changes a run a runner holds checks (id, attempt).
+public struct RunLedger: Sendable {
+    public let owner: String
+    public let leaseSeconds: Int
+
+    public init(owner: String, leaseSeconds: Int) {
+        self.owner = owner
+        self.leaseSeconds = leaseSeconds
+    }
+
+    /// The run was taken over (or finished) by someone else: this runner must stop writing.
+    public struct LeaseLost: CategorizedError {
+        public let runID: Int64
+        public let attempt: Int
+        public var category: FailureCategory { .temporary }
+        public var description: String { "run \(runID) attempt \(attempt) lost its lease; another runner owns it now" }
+    }
+
+    static let columns = "id, job, slot, trigger, attempt, failures, started_at, checkpoint::text AS checkpoint, dry_run"
+
+    // MARK: - Claiming slots
+
+    /// Records the decisions for one job's due slots and advances its cursor, in one
+    /// transaction under the job's advisory lock. Slots already in the ledger are left alone,
+    /// so any number of runners can plan the same job at once.
+    public func record(
+        job: String, decisions: [SlotDecision], through now: Date, forbidOverlap: Bool, _ connection: Connection
+    ) throws -> [SlotDecision] {
+        try connection.transaction { tx in
+            try tx.advisoryTransactionLock(Self.lockKey(job))
+            var recorded: [SlotDecision] = []
+            var earlierOpen = false
+            if forbidOverlap {
+                earlierOpen = try !tx.query(
+                    "SELECT 1 FROM job_runs WHERE job = $1 AND status IN ('pending', 'running') LIMIT 1", [job]
+                ).isEmpty
+            }
+            for decision in decisions {
+                var decision = decision
+                if case .run(let slot, _) = decision, earlierOpen {
+                    decision = .skip(slot: slot, reason: "an earlier run of the job is still running (concurrency: forbid)")
+                }
+                let inserted: QueryResult
+                switch decision {
+                case .run(let slot, let trigger):
+                    inserted = try tx.query(
+                        """
+                        INSERT INTO job_runs (job, slot, trigger, status, not_before)
+                        VALUES ($1, $2, $3, 'pending', now())
+                        ON CONFLICT (job, slot) DO NOTHING
+                        RETURNING id
+                        """, [job, slot, trigger.rawValue])
+                case .skip(let slot, let reason):
+                    inserted = try tx.query(
+                        """
+                        INSERT INTO job_runs (job, slot, trigger, status, error, finished_at)
+                        VALUES ($1, $2, 'schedule', 'skipped', $3, now())
+                        ON CONFLICT (job, slot) DO NOTHING
+                        RETURNING id
+                        """, [job, slot, reason])
+                }
+                if !inserted.isEmpty { recorded.append(decision) }
+            }
+            try tx.execute(
+                "UPDATE job_state SET scheduled_through = greatest(scheduled_through, $2) WHERE job = $1", [job, now])
+            return recorded
+        }
+    }
+
+    /// The job's scheduling cursor and pause flag; a job seen for the first time starts one
+    /// minute before `now`, so the slot of the current minute is due.
+    public func state(job: String, now: Date, _ connection: Connection) throws -> (cursor: Date, paused: Bool) {
+        try connection.execute(
+            """
+            INSERT INTO job_state (job, scheduled_through) VALUES ($1, $2::timestamptz - interval '1 minute')
+            ON CONFLICT (job) DO NOTHING
+            """, [job, now])
+        let row = try connection.query("SELECT scheduled_through, paused FROM job_state WHERE job = $1", [job]).row(0)
+        return (try row.decode("scheduled_through"), try row.decode("paused"))
+    }
+
+    /// Inserts a manual run for (job, slot) unless that slot exists; returns the run's id and
+    /// whether this call created it.
+    public func recordManual(job: String, slot: Date, dryRun: Bool, _ connection: Connection) throws -> (
+        id: Int64, created: Bool
+    ) {
+        let inserted = try connection.query(
+            """
+            INSERT INTO job_runs (job, slot, trigger, status, not_before, dry_run)
+            VALUES ($1, $2, 'manual', 'pending', now(), $3)
+            ON CONFLICT (job, slot) DO NOTHING
+            RETURNING id
+            """, [job, slot, dryRun])
+        if let row = inserted.first { return (try row.decode("id"), true) }
+        let existing = try connection.query("SELECT id FROM job_runs WHERE job = $1 AND slot = $2", [job, slot]).row(0)
+        return (try existing.decode("id"), false)
+    }
+
+    // MARK: - Taking runs
+
+    /// Takes the next startable run among `jobs`: a pending one whose time has come, or a
+    /// running one whose lease lapsed (its runner died). The attempt goes up by one; that is the
+    /// new fencing token. For jobs in `forbidOverlap`, a run starts only when no other run of
+    /// the job is running, oldest slot first.
+    public func takeNext(jobs: [String], forbidOverlap: [String], onlyRun: Int64? = nil, _ connection: Connection)
+        throws -> ClaimedRun?
+    {
+        try connection.transaction { tx in
+            let candidates = try tx.query(
+                """
+                SELECT id, job FROM job_runs r
+                WHERE r.job = ANY($1::text[])
+                  AND ($2::bigint IS NULL OR r.id = $2)
+                  AND ((r.status = 'running' AND r.lease_until < now())
+                    OR (r.status = 'pending' AND coalesce(r.not_before, '-infinity') <= now()))
+                ORDER BY r.slot, r.id
+                LIMIT 16
+                FOR UPDATE SKIP LOCKED
+                """, [jobs, onlyRun])
+            for candidate in candidates.rows {
+                let id: Int64 = try candidate.decode("id")
+                let job: String = try candidate.decode("job")
+                if forbidOverlap.contains(job) {
+                    try tx.advisoryTransactionLock(Self.lockKey(job))
+                    let blocked = try tx.query(
+                        """
+                        SELECT 1 FROM job_runs o
+                        WHERE o.job = $1 AND o.id <> $2
+                          AND ((o.status = 'running' AND o.lease_until >= now())
+                            OR (o.status IN ('pending', 'running') AND o.slot < (SELECT slot FROM job_runs WHERE id = $2)))
+                        LIMIT 1
+                        """, [job, id])
+                    if !blocked.isEmpty { continue }
+                }
+                let taken = try tx.query(
+                    """
+                    UPDATE job_runs
+                    SET attempt = attempt + 1, status = 'running', owner = $2,
+                        lease_until = now() + make_interval(secs => $3), heartbeat_at = now(),
+                        started_at = coalesce(started_at, now()), not_before = NULL
+                    WHERE id = $1
+                    RETURNING \(Self.columns)
+                    """, [id, owner, leaseSeconds])
+                return try ClaimedRun(row: taken.row(0))
+            }
+            return nil
+        }
+    }
+
+    /// The earliest moment a pending run becomes startable (retries with backoff), if any.
+    public func nextPendingTime(jobs: [String], _ connection: Connection) throws -> Date? {
+        try connection.query(
+            """
+            SELECT min(coalesce(not_before, now())) FROM job_runs
+            WHERE job = ANY($1::text[]) AND status = 'pending'
+            """, [jobs]
+        ).row(0).decodeIfPresent(0, as: Date.self)
+    }
+
+    // MARK: - While a run runs
+
+    /// Extends the lease; false when the run is no longer this runner's (attempt moved on).
+    public func heartbeat(_ run: ClaimedRun, _ connection: Connection) throws -> Bool {
+        try connection.execute(
+            """
+            UPDATE job_runs SET lease_until = now() + make_interval(secs => $3), heartbeat_at = now()
+            WHERE id = $1 AND attempt = $2 AND status = 'running'
+            """, [run.id, run.attempt, leaseSeconds]) == 1
+    }
+
+    /// Stores the plan in the checkpoint, fenced.
+    public func savePlan(_ run: ClaimedRun, planJSON: String, _ connection: Connection) throws {
+        let updated = try connection.execute(
+            """
+            UPDATE job_runs SET checkpoint = jsonb_set(checkpoint, '{plan}', $3::jsonb)
+            WHERE id = $1 AND attempt = $2 AND status = 'running'
+            """, [run.id, run.attempt, planJSON])
+        guard updated == 1 else { throw LeaseLost(runID: run.id, attempt: run.attempt) }
+    }
+
+    /// Chunks already committed by any attempt of the run.
+    public func committedChunks(_ run: ClaimedRun, _ connection: Connection) throws -> Set<Int> {
+        Set(
+            try connection.query("SELECT chunk FROM run_chunks WHERE run_id = $1", [run.id]).rows.map {
+                try $0.decode("chunk", as: Int.self)
+            })
+    }
+
+    /// Records a chunk and adds its counts, inside the chunk's own transaction. Throws
+    /// `LeaseLost` when (id, attempt) is no longer current, so the whole chunk rolls back.
+    public func commitChunk(_ run: ClaimedRun, chunk: Int, counts: RunCounts, in transaction: Connection) throws {
+        let countsJSON = PostgresJSON(counts)
+        let recorded = try transaction.execute(
+            """
+            WITH fence AS (
+                UPDATE job_runs
+                SET counts = jsonb_add_counts(counts, $3::jsonb),
+                    checkpoint = jsonb_set(checkpoint, '{chunks_done}',
+                        to_jsonb(coalesce((checkpoint->>'chunks_done')::int, 0) + 1))
+                WHERE id = $1 AND attempt = $2 AND status = 'running'
+                RETURNING id
+            )
+            INSERT INTO run_chunks (run_id, chunk, attempt, counts)
+            SELECT id, $4, $2, $3::jsonb FROM fence
+            """, [run.id, run.attempt, countsJSON, chunk])
+        guard recorded == 1 else { throw LeaseLost(runID: run.id, attempt: run.attempt) }
+    }
+
+    // MARK: - Ending a run
+
+    /// Marks the run finished (succeeded or failed), or schedules a retry after a failure.
+    @discardableResult
+    public func finish(
+        _ run: ClaimedRun, status: RunStatus, error: String?, note: String?, retryAfterSeconds: Int?,
+        _ connection: Connection
+    ) throws -> RunStatus {
+        let finalStatus: RunStatus = (status == .failed && retryAfterSeconds != nil) ? .pending : status
+        let updated = try connection.execute(
+            """
+            UPDATE job_runs
+            SET status = $3, error = $4, lease_until = NULL,
+                failures = failures + CASE WHEN $3 IN ('failed', 'pending') THEN 1 ELSE 0 END,
+                not_before = CASE WHEN $3 = 'pending' THEN now() + make_interval(secs => $5) END,
+                finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE now() END,
+                checkpoint = CASE WHEN $6::text IS NULL THEN checkpoint ELSE jsonb_set(checkpoint, '{note}', to_jsonb($6::text)) END
+            WHERE id = $1 AND attempt = $2 AND status = 'running'
+            """, [run.id, run.attempt, finalStatus.rawValue, error, retryAfterSeconds ?? 0, note])
+        guard updated == 1 else { throw LeaseLost(runID: run.id, attempt: run.attempt) }
+        return finalStatus
+    }
+
+    /// Gives the lease up at once (graceful shutdown): the run stays `running` with a lapsed
+    /// lease, so the next runner takes it over and resumes after the last committed chunk.
+    public func release(_ run: ClaimedRun, _ connection: Connection) throws {
+        try connection.execute(
+            """
+            UPDATE job_runs SET lease_until = now() - interval '1 millisecond', owner = NULL
+            WHERE id = $1 AND attempt = $2 AND status = 'running'
+            """, [run.id, run.attempt])
+    }
+
+    static func lockKey(_ job: String) -> Int64 {
+        // FNV-1a: a stable 64-bit key per job name for advisory locks.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in "job:\(job)".utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return Int64(bitPattern: hash)
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Postgres
+
+/// One row of the ledger as `runs` and `runs show` present it.
+public struct RunSummary: Sendable, Equatable, Codable {
+    public let id: Int64
+    public let job: String
+    public let slot: Date
+    public let trigger: String
+    public let status: String
+    public let attempt: Int
+    public let failures: Int
+    public let owner: String?
+    public let leaseUntil: Date?
+    public let counts: RunCounts
+    public let chunksDone: Int
+    public let chunksTotal: Int?
+    public let note: String?
+    public let error: String?
+    public let createdAt: Date
+    public let startedAt: Date?
+    public let finishedAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id, job, slot, trigger, status, attempt, failures, owner, counts, note, error
+        case leaseUntil = "lease_until"
+        case chunksDone = "chunks_done"
+        case chunksTotal = "chunks_total"
+        case createdAt = "created_at"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+    }
+
+    init(row: Row) throws {
+        id = try row.decode("id")
+        job = try row.decode("job")
+        slot = try row.decode("slot")
+        trigger = try row.decode("trigger")
+        status = try row.decode("status")
+        attempt = try row.decode("attempt")
+        failures = try row.decode("failures")
+        owner = try row.decodeIfPresent("owner")
+        leaseUntil = try row.decodeIfPresent("lease_until")
+        counts = try row.decode("counts", as: PostgresJSON<RunCounts>.self).value
+        chunksDone = try row.decode("chunks_done")
+        chunksTotal = try row.decodeIfPresent("chunks_total")
+        note = try row.decodeIfPresent("note")
+        error = try row.decodeIfPresent("error")
+        createdAt = try row.decode("created_at")
+        startedAt = try row.decodeIfPresent("started_at")
+        finishedAt = try row.decodeIfPresent("finished_at")
+    }
+
+    /// Wall time from first start to finish (or until now while running).
+    public var seconds: Double? {
+        guard let startedAt else { return nil }
+        return (finishedAt ?? Date()).timeIntervalSince(startedAt)
+    }
+}
+
+/// Read-only queries over the ledger for the CLI.
+public enum RunQueries {
+    static let select = """
+        SELECT id, job, slot, trigger, status, attempt, failures, owner, lease_until, counts::text AS counts,
+               (SELECT count(*) FROM run_chunks c WHERE c.run_id = r.id)::int AS chunks_done,
+               jsonb_array_length(r.checkpoint->'plan'->'chunks') AS chunks_total,
+               r.checkpoint->>'note' AS note, error, created_at, started_at, finished_at
+        FROM job_runs r
+        """
+
+    public static func list(job: String?, status: String?, limit: Int, _ connection: Connection) throws -> [RunSummary] {
+        try connection.query(
+            """
+            \(select)
+            WHERE ($1::text IS NULL OR r.job = $1) AND ($2::text IS NULL OR r.status = $2)
+            ORDER BY r.slot DESC, r.id DESC
+            LIMIT $3
+            """, [job, status, limit]
+        ).rows.map(RunSummary.init)
+    }
+
+    public static func summary(id: Int64, _ connection: Connection) throws -> RunSummary {
+        guard let row = try connection.query("\(select) WHERE r.id = $1", [id]).first else {
+            throw InputError("no run with id \(id)")
+        }
+        return try RunSummary(row: row)
+    }
+
+    /// The latest run of each job, for `jobs list`.
+    public static func latestByJob(_ connection: Connection) throws -> [String: RunSummary] {
+        let rows = try connection.query(
+            """
+            \(select)
+            WHERE r.id IN (SELECT DISTINCT ON (job) id FROM job_runs WHERE status <> 'skipped' ORDER BY job, slot DESC, id DESC)
+            """
+        ).rows.map(RunSummary.init)
+        return Dictionary(rows.map { ($0.job, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Paused jobs, for `jobs list`.
+    public static func pausedJobs(_ connection: Connection) throws -> Set<String> {
+        Set(try connection.query("SELECT job FROM job_state WHERE paused").rows.map { try $0.decode("job", as: String.self) })
+    }
+
+    /// Pauses or resumes a job (state in the database, so every runner sees it).
+    public static func setPaused(_ job: String, _ paused: Bool, now: Date, _ connection: Connection) throws {
+        try connection.execute(
+            """
+            INSERT INTO job_state (job, paused, paused_at, scheduled_through)
+            VALUES ($1, $2, CASE WHEN $2 THEN now() END, $3::timestamptz - interval '1 minute')
+            ON CONFLICT (job) DO UPDATE SET paused = $2, paused_at = CASE WHEN $2 THEN now() END
+            """, [job, paused, now])
+    }
+}

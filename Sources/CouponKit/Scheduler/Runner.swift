@@ -1,0 +1,220 @@
+import Foundation
+import Logging
+import Postgres
+import Synchronization
+
+/// The engine: finds due slots, claims them, and drives runs on a bounded pool of workers.
+///
+/// Runners coordinate only through PostgreSQL (unique (job, slot), leases taken with
+/// `FOR UPDATE SKIP LOCKED`, fencing by attempt), so any number of them — ticks from cron,
+/// schedulers, manual runs, on any hosts — can work against one database.
+public final class Runner: Sendable {
+    public struct Options: Sendable {
+        public var workers: Int
+        public var leaseSeconds: Int
+        public var identity: RunnerIdentity
+
+        public init(workers: Int = 4, leaseSeconds: Int = 60, identity: RunnerIdentity = RunnerIdentity()) {
+            self.workers = workers
+            self.leaseSeconds = leaseSeconds
+            self.identity = identity
+        }
+    }
+
+    public let options: Options
+    let connect: @Sendable () throws -> Connection
+    let resolver: ExecutorResolver
+    let logger: Logger
+    public let stop: StopSignal
+    let progress: ProgressHandler?
+    let tokens: WorkerTokens
+    let ledger: RunLedger
+
+    public init(
+        options: Options, connect: @escaping @Sendable () throws -> Connection, resolver: @escaping ExecutorResolver,
+        logger: Logger, stop: StopSignal = StopSignal(), progress: ProgressHandler? = nil
+    ) {
+        self.options = options
+        self.connect = connect
+        self.resolver = resolver
+        self.logger = logger
+        self.stop = stop
+        self.progress = progress
+        self.tokens = WorkerTokens(count: options.workers)
+        self.ledger = RunLedger(owner: options.identity.owner, leaseSeconds: options.leaseSeconds)
+    }
+
+    var driver: RunDriver {
+        RunDriver(ledger: ledger, connect: connect, tokens: tokens, stop: stop, logger: logger, progress: progress)
+    }
+
+    // MARK: - Planning
+
+    /// Records every scheduled job's slots due by `now` (runs as pending, missed ones as
+    /// skipped per the job's catch-up policy). Returns what this call recorded.
+    @discardableResult
+    public func planDueSlots(_ deployment: Deployment, now: Date, _ connection: Connection) throws -> [String: [SlotDecision]] {
+        var recorded: [String: [SlotDecision]] = [:]
+        for job in deployment.jobs {
+            guard let schedule = job.schedule else { continue }
+            let state = try ledger.state(job: job.name, now: now, connection)
+            if state.paused {
+                // A paused job does not pile up missed slots to catch up on when resumed.
+                try connection.execute(
+                    "UPDATE job_state SET scheduled_through = greatest(scheduled_through, $2) WHERE job = $1",
+                    [job.name, now])
+                continue
+            }
+            guard state.cursor < now else { continue }
+            let slots = Self.dueSlots(schedule, zone: job.timeZone, after: state.cursor, through: now, keep: job.maxCatchUp + 100)
+            let decisions = SlotPlanner.decide(
+                slots: slots, now: now, catchUp: job.catchUp, startingDeadlineSeconds: job.startingDeadlineSeconds,
+                maxCatchUp: job.maxCatchUp)
+            let done = try ledger.record(
+                job: job.name, decisions: decisions, through: now, forbidOverlap: job.concurrency == .forbid, connection)
+            if !done.isEmpty { recorded[job.name] = done }
+        }
+        return recorded
+    }
+
+    /// The newest `keep` firings in (after, through], enumerated in bounded memory.
+    static func dueSlots(_ schedule: CronExpression, zone: TimeZone, after: Date, through: Date, keep: Int) -> [Date] {
+        var window: [Date] = []
+        var from = after
+        while true {
+            let batch = schedule.firings(after: from, through: through, in: zone, limit: 1000)
+            window.append(contentsOf: batch)
+            if window.count > keep { window.removeFirst(window.count - keep) }
+            guard batch.count == 1000, let last = batch.last else { break }
+            from = last
+        }
+        return window
+    }
+
+    // MARK: - Running
+
+    /// Takes and drives startable runs until none is left (a tick's work), or only `runID`.
+    public func drain(_ deployment: Deployment, onlyRun runID: Int64? = nil) throws -> [RunReport] {
+        let control = try connect()
+        let jobs = deployment.jobs.map(\.name)
+        let forbid = deployment.jobs.filter { $0.concurrency == .forbid }.map(\.name)
+        let reports = Mutex<[RunReport]>([])
+        let inFlight = Atomic<Int>(0)
+        let completed = DispatchSemaphore(value: 0)
+        let group = DispatchGroup()
+        while !stop.isRequested {
+            tokens.acquire()
+            let next: ClaimedRun?
+            do {
+                next = try ledger.takeNext(jobs: jobs, forbidOverlap: forbid, onlyRun: runID, control)
+            } catch {
+                tokens.release()
+                group.wait()
+                throw error
+            }
+            guard let run = next else {
+                tokens.release()
+                if inFlight.load(ordering: .acquiring) == 0 { break }
+                completed.wait()
+                continue
+            }
+            inFlight.add(1, ordering: .acquiringAndReleasing)
+            group.enter()
+            WorkerThread.start { [self] in
+                let report = self.execute(run, deployment)
+                reports.withLock { $0.append(report) }
+                inFlight.subtract(1, ordering: .acquiringAndReleasing)
+                tokens.release()
+                completed.signal()
+                stop.poke()
+                group.leave()
+            }
+        }
+        group.wait()
+        return reports.withLock { $0 }.sorted { ($0.slot, $0.runID) < ($1.slot, $1.runID) }
+    }
+
+    /// Starts startable runs without waiting for workers (the scheduler's loop); returns at once.
+    func startAvailable(_ deployment: Deployment, group: DispatchGroup, reports: @escaping @Sendable (RunReport) -> Void)
+        throws
+    {
+        let control = try connect()
+        let jobs = deployment.jobs.map(\.name)
+        let forbid = deployment.jobs.filter { $0.concurrency == .forbid }.map(\.name)
+        while !stop.isRequested, tokens.tryAcquire() {
+            guard let run = try ledger.takeNext(jobs: jobs, forbidOverlap: forbid, control) else {
+                tokens.release()
+                return
+            }
+            group.enter()
+            WorkerThread.start { [self] in
+                reports(self.execute(run, deployment))
+                tokens.release()
+                stop.poke()
+                group.leave()
+            }
+        }
+    }
+
+    func execute(_ run: ClaimedRun, _ deployment: Deployment) -> RunReport {
+        guard let job = deployment.job(named: run.job), let executor = resolver(job) else {
+            // The job file is gone or its kind unknown to this build: give the lease back.
+            if let connection = try? connect() { try? ledger.release(run, connection) }
+            return RunReport(
+                runID: run.id, job: run.job, slot: run.slot, attempt: run.attempt, outcome: .released, counts: [:],
+                note: nil, error: "no executor for job \(run.job)", seconds: 0)
+        }
+        return driver.drive(run, job: job, deployment: deployment, executor: executor)
+    }
+
+    /// `tick`: plan what is due by `now`, run it all in parallel, wait, return the reports.
+    public func tick(_ deployment: Deployment, now: Date) throws -> [RunReport] {
+        let connection = try connect()
+        try planDueSlots(deployment, now: now, connection)
+        return try drain(deployment)
+    }
+
+    // MARK: - Manual runs
+
+    public enum ManualResult: Sendable {
+        /// The run was executed by this call.
+        case ran(RunReport)
+        /// The slot already had a run; its state is shown instead (the same kick twice is one run).
+        case existing(RunSummary)
+    }
+
+    /// `run JOB --at SLOT`: one run for (job, slot), whoever asks how often.
+    public func runManually(_ job: JobDefinition, slot: Date, deployment: Deployment) throws -> ManualResult {
+        let connection = try connect()
+        if job.concurrency == .forbid {
+            let busy = try connection.query(
+                "SELECT id FROM job_runs WHERE job = $1 AND status = 'running' AND lease_until >= now() AND slot <> $2 LIMIT 1",
+                [job.name, slot])
+            if let row = busy.first {
+                throw BusyJob(job: job.name, runID: try row.decode("id"))
+            }
+        }
+        let (id, _) = try ledger.recordManual(job: job.name, slot: slot, dryRun: false, connection)
+        let reports = try drain(deployment, onlyRun: id)
+        if let mine = reports.first(where: { $0.runID == id }) { return .ran(mine) }
+        return .existing(try RunQueries.summary(id: id, connection))
+    }
+
+    public struct BusyJob: CategorizedError {
+        public let job: String
+        public let runID: Int64
+        public var category: FailureCategory { .temporary }
+        public var description: String {
+            "job \(job) is running now (run \(runID)) and has concurrency: forbid; try again when it ends"
+        }
+    }
+
+    /// `run JOB --dry-run`: what a run would do, writing nothing.
+    public func dryRun(_ job: JobDefinition, slot: Date, deployment: Deployment) throws -> DryRunReport {
+        guard let executor = resolver(job) else { throw ConfigurationError("job \(job.name): no executor for its kind") }
+        let connection = try connect()
+        let run = ClaimedRun(id: 0, job: job.name, slot: slot, trigger: .manual, attempt: 0)
+        let context = RunContext(run: run, job: job, deployment: deployment, logger: logger)
+        return try connection.transaction(readOnly: true) { tx in try executor.dryRun(context, tx) }
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import CouponKit
+import Foundation
+
+extension Couponbatch {
+    struct Scheduler: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run as a daemon: sleep until the next due slot, run it, repeat; SIGTERM stops cleanly.",
+            discussion: """
+                Reloads job files when they change, takes over runs whose runner died, and on SIGTERM or \
+                SIGINT stops claiming, lets running chunks finish within --grace-seconds, releases its \
+                leases and exits 0. Run several on several hosts for throughput and failover.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var runner: RunnerOptions
+
+        @Option(help: "Seconds running chunks get to finish after SIGTERM.")
+        var graceSeconds: Double = 30
+
+        @Option(help: "Seconds between checks for lapsed leases and changed job files while nothing is due.")
+        var pollSeconds: Double = 5
+
+        @Option(help: ArgumentHelp("Drive the clock: start at this ISO 8601 instant (testing).", visibility: .hidden))
+        var startAt: String?
+
+        @Option(help: ArgumentHelp("Drive the clock: simulated seconds per real second (testing).", visibility: .hidden))
+        var timeScale: Double = 1
+
+        func validate() throws {
+            try ISOInstant.validate(startAt, option: "--start-at")
+            guard timeScale > 0 else { throw ValidationError("--time-scale must be positive") }
+        }
+
+        func run() throws {
+            let logger = global.makeLogger()
+            let initial = try global.loadDeployment()
+            let stop = StopSignal()
+            let signals = SignalTrap(stop: stop)
+            defer { signals.cancel() }
+            let engine = runner.makeRunner(global: global, logger: logger, stop: stop)
+            let watcher = DefinitionWatcher(directory: global.jobsDir)
+            let loop = SchedulerLoop(
+                runner: engine, clock: RunnerClock(origin: startAt.flatMap(ISOInstant.parse), scale: timeScale),
+                reload: { try watcher.reloadIfChanged() }, pollSeconds: pollSeconds,
+                graceSeconds: graceSeconds, logger: logger)
+            try loop.run(initial: initial) { report in
+                RunOutput.printReports([report])
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import CouponKit
+import Foundation
+
+extension Couponbatch {
+    struct Tick: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run every due slot once, in parallel, then exit (for cron, every minute).",
+            discussion: "Overlapping ticks are safe: each (job, slot) runs once however many runners ask.")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var runner: RunnerOptions
+
+        @Option(help: "Pretend it is this ISO 8601 instant (tests and operators drive time with it).")
+        var now: String?
+
+        func validate() throws { try ISOInstant.validate(now, option: "--now") }
+
+        func run() throws {
+            let logger = global.makeLogger()
+            let deployment = try global.loadDeployment()
+            let stop = StopSignal()
+            let signals = SignalTrap(stop: stop)
+            defer { signals.cancel() }
+            let engine = runner.makeRunner(global: global, logger: logger, stop: stop)
+            let reports = try engine.tick(deployment, now: now.flatMap(ISOInstant.parse) ?? Date())
+            RunOutput.printReports(reports)
+            if reports.contains(where: { $0.outcome == .failed || $0.outcome == .retrying }) { throw ExitCode(1) }
+        }
+    }
+}

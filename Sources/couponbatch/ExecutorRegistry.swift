@@ -1,0 +1,11 @@
+import CouponKit
+
+/// The executors of the kinds this build supports.
+enum ExecutorRegistry {
+    static let standard: ExecutorResolver = { job in
+        switch job.action {
+        case .noop(let action): return NoopExecutor(action: action)
+        case .issue: return nil
+        }
+    }
+}
