@@ -5,7 +5,7 @@ enum ExecutorRegistry {
     static let standard: ExecutorResolver = { job in
         switch job.action {
         case .noop(let action): return NoopExecutor(action: action)
-        case .issue: return nil
+        case .issue(let action): return IssueExecutor(action: action)
         }
     }
 }

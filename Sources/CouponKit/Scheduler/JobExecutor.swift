@@ -53,10 +53,23 @@ public struct RunPlan: Codable, Sendable, Equatable {
     public var chunks: [Chunk]
     /// The kind's own frozen inputs (JSON text), e.g. a resolved segment and template versions.
     public var payload: String?
+    /// False when chunks must commit in order on one worker (e.g. stock may run out and
+    /// members are served lowest id first).
+    public var parallel: Bool
 
-    public init(chunks: [Chunk], payload: String? = nil) {
+    public init(chunks: [Chunk], payload: String? = nil, parallel: Bool = true) {
         self.chunks = chunks
         self.payload = payload
+        self.parallel = parallel
+    }
+
+    enum CodingKeys: String, CodingKey { case chunks, payload, parallel }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        chunks = try container.decode([Chunk].self, forKey: .chunks)
+        payload = try container.decodeIfPresent(String.self, forKey: .payload)
+        parallel = try container.decodeIfPresent(Bool.self, forKey: .parallel) ?? true
     }
 
     /// Splits `lower..<upper` into chunks of `size`.

@@ -13,6 +13,7 @@ public struct RetryStrategy: Sendable {
 
     public func shouldRetry(_ error: any Error, attempt: Int) -> Bool {
         guard attempt < attempts else { return false }
+        if error is any RetryableError { return true }
         if let error = error as? PostgresError { return error.isTransient }
         return false
     }

@@ -86,7 +86,7 @@ struct RunDriver: Sendable {
         let remaining = state.withLock { $0.todo.count }
         let group = DispatchGroup()
         var helpers = 0
-        while helpers + 1 < min(remaining, tokens.count), tokens.tryAcquire() {
+        while plan.parallel, helpers + 1 < min(remaining, tokens.count), tokens.tryAcquire() {
             helpers += 1
             group.enter()
             WorkerThread.start {

@@ -215,6 +215,7 @@ public final class Runner: Sendable {
         let connection = try connect()
         let run = ClaimedRun(id: 0, job: job.name, slot: slot, trigger: .manual, attempt: 0)
         let context = RunContext(run: run, job: job, deployment: deployment, logger: logger)
-        return try connection.transaction(readOnly: true) { tx in try executor.dryRun(context, tx) }
+        // Kinds write nothing in a dry run; segment snapshots they resolve are caches keyed by content.
+        return try executor.dryRun(context, connection)
     }
 }

@@ -1,0 +1,141 @@
+import Foundation
+import Postgres
+
+/// The SQL of one arm of one chunk: eligible members (segment, arm bucket, per-member cap,
+/// reissue interval) joined with the arm's pack and inserted server-side with
+/// `INSERT … SELECT`, so no member row travels to the client and back.
+struct IssueChunkStatement {
+    let plan: IssuePlan
+    let arm: IssuePlan.Arm
+    let runID: Int64
+
+    /// Parameters are numbered in the order they are added.
+    private final class Parameters {
+        var values: [any PostgresBindable] = []
+        func add(_ value: any PostgresBindable) -> String {
+            values.append(value)
+            return "$\(values.count)"
+        }
+    }
+
+    /// `FROM members m WHERE …` for this arm in `[lower, upper)`; also returns the parameters.
+    private func eligibility(lower: Int64, upper: Int64, _ p: Parameters) -> String {
+        var conditions = ["m.id >= \(p.add(lower))", "m.id < \(p.add(upper))"]
+        let segment = plan.segment.predicate(alias: "m", firstParameter: p.values.count + 1)
+        p.values.append(contentsOf: segment.parameters)
+        conditions.append("(\(segment.sql))")
+        if plan.arms.count > 1 {
+            let bucket = "mod(abs(hashtextextended(m.id::text, \(p.add(plan.armSeed)))), \(p.add(Int64(plan.totalWeight))))"
+            conditions.append("\(bucket) >= \(p.add(Int64(arm.bucketFrom))) AND \(bucket) < \(p.add(Int64(arm.bucketTo)))")
+        }
+        for line in arm.lines {
+            if let limit = line.perMemberLimit {
+                conditions.append(
+                    """
+                    (SELECT count(*) FROM coupons c WHERE c.member_id = m.id AND c.template_key = \(p.add(line.templateKey))) \
+                    + \(p.add(Int64(line.quantity))) <= \(p.add(Int64(limit)))
+                    """)
+            }
+            if let days = line.reissueAfterDays {
+                conditions.append(
+                    """
+                    NOT EXISTS (SELECT 1 FROM coupons c WHERE c.member_id = m.id AND c.template_key = \(p.add(line.templateKey)) \
+                    AND c.issued_at > \(p.add(plan.issuedAt))::timestamptz - make_interval(days => \(p.add(days))))
+                    """)
+            }
+        }
+        return "FROM members m WHERE " + conditions.joined(separator: "\n  AND ")
+    }
+
+    /// Counts the chunk's eligible members (used when stock may run short).
+    func countEligible(lower: Int64, upper: Int64) -> (sql: String, parameters: [any PostgresBindable]) {
+        let p = Parameters()
+        let from = eligibility(lower: lower, upper: upper, p)
+        return ("SELECT count(*) \(from)", p.values)
+    }
+
+    /// Up to `limit` eligible members in id order, for samples.
+    func sample(limit: Int) -> (sql: String, parameters: [any PostgresBindable]) {
+        let p = Parameters()
+        let from = eligibility(lower: Int64.min, upper: Int64.max, p)
+        return ("SELECT m.id \(from) ORDER BY m.id LIMIT \(p.add(Int64(limit)))", p.values)
+    }
+
+    /// Inserts the pack for every eligible member (the first `limit` by id when given); returns
+    /// the number of members served.
+    func insert(lower: Int64, upper: Int64, limit: Int64?) -> (sql: String, parameters: [any PostgresBindable]) {
+        let p = Parameters()
+        let from = eligibility(lower: lower, upper: upper, p)
+        let limitClause = limit.map { "LIMIT \(p.add($0))" } ?? ""
+        if arm.holdout {
+            return (
+                """
+                WITH eligible AS (SELECT m.id \(from) ORDER BY m.id \(limitClause)),
+                held AS (
+                    INSERT INTO issue_holdouts (run_id, member_id, arm)
+                    SELECT \(p.add(runID)), e.id, \(p.add(arm.name ?? "holdout")) FROM eligible e
+                    ON CONFLICT DO NOTHING
+                    RETURNING 1
+                )
+                SELECT count(*) FROM held
+                """, p.values
+            )
+        }
+        // One element per coupon of the pack; seq numbers the coupons of a member's pack.
+        var keys: [String] = []
+        var versions: [Int32] = []
+        var seqs: [Int32] = []
+        var faces: [Int64] = []
+        var froms: [String] = []
+        var expiries: [String] = []
+        var uses: [Int32] = []  // -1 for none (arrays of optionals are not bindable)
+        var faceCases: [String] = []
+        var seq: Int32 = 0
+        for line in arm.lines {
+            for _ in 0..<line.quantity {
+                seq += 1
+                keys.append(line.templateKey)
+                versions.append(Int32(line.version))
+                seqs.append(seq)
+                faces.append(line.faceValueFen)
+                froms.append(line.validFrom.postgresText ?? "")
+                expiries.append(line.expiresAt.postgresText ?? "")
+                uses.append(Int32(line.usesLeft ?? -1))
+                if let choices = line.blindbox {
+                    // A deterministic draw per (run, member, seq): a resumed run draws the same.
+                    var cumulative: [Int64] = []
+                    var total: Int64 = 0
+                    for choice in choices {
+                        total += Int64(choice.weight)
+                        cumulative.append(total)
+                    }
+                    let draw = "mod(abs(hashint8extended(e.id, \(p.add(runID &* 1_000 &+ Int64(seq))))), \(p.add(total)))"
+                    faceCases.append(
+                        """
+                        WHEN \(p.add(seq)) THEN (SELECT b.v FROM unnest(\(p.add(choices.map(\.valueFen)))::bigint[], \
+                        \(p.add(cumulative))::bigint[]) AS b(v, c) WHERE b.c > \(draw) ORDER BY b.c LIMIT 1)
+                        """)
+                }
+            }
+        }
+        let face = faceCases.isEmpty ? "l.face" : "CASE l.seq \(faceCases.joined(separator: " ")) ELSE l.face END"
+        return (
+            """
+            WITH eligible AS (SELECT m.id \(from) ORDER BY m.id \(limitClause)),
+            inserted AS (
+                INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, arm, face_value_fen,
+                                     issued_at, valid_from, expires_at, uses_left)
+                SELECT l.key, l.version, e.id, \(p.add(runID)), l.seq, \(p.add(arm.name)), \(face),
+                       \(p.add(plan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1)
+                FROM eligible e
+                CROSS JOIN unnest(\(p.add(keys))::text[], \(p.add(versions))::int[], \(p.add(seqs))::int[],
+                                  \(p.add(faces))::bigint[], \(p.add(froms))::timestamptz[], \(p.add(expiries))::timestamptz[],
+                                  \(p.add(uses))::int[]) AS l(key, version, seq, face, valid_from, expires_at, uses_left)
+                RETURNING 1
+            )
+            SELECT count(*) FROM inserted
+            """, p.values
+        )
+    }
+}
+

@@ -1,0 +1,221 @@
+import Foundation
+import Logging
+import Postgres
+
+/// `kind: issue`: gives every member of a segment the job's coupons (or their A/B arm's),
+/// exactly once, never past stock. One chunk of the member id space is one transaction.
+public struct IssueExecutor: JobExecutor {
+    public let action: IssueAction
+
+    public init(action: IssueAction) { self.action = action }
+
+    /// Stock ran out between reading it and reserving it (another run took it): the chunk
+    /// rolls back and is retried with fresh numbers.
+    struct StockContention: Error, RetryableError, CustomStringConvertible {
+        let key: String
+        var description: String { "stock of \(key) changed while the chunk ran; retrying" }
+    }
+
+    // MARK: Planning
+
+    public func plan(_ context: RunContext, _ connection: Connection) throws -> RunPlan {
+        let issuePlan = try makeIssuePlan(context, connection)
+        let bounds = try connection.query("SELECT min(id) AS lo, max(id) AS hi FROM members").row(0)
+        var chunks: [RunPlan.Chunk] = []
+        var memberSpan: Int64 = 0
+        if let lo = try bounds.decodeIfPresent("lo", as: Int64.self), let hi = try bounds.decodeIfPresent("hi", as: Int64.self) {
+            chunks = RunPlan.ranges(from: lo, to: hi + 1, size: Int64(action.chunkSize))
+            memberSpan = hi - lo + 1
+        }
+        // When stock may run out, chunks go in member id order on one worker, so members are
+        // served in a stable order (lowest id first); otherwise chunks run in parallel.
+        var parallel = true
+        for line in issuePlan.arms.flatMap(\.lines) where line.finiteStock {
+            if let left = try TemplateCatalogStore.available(line.templateKey, connection),
+                left < memberSpan * Int64(line.quantity)
+            {
+                parallel = false
+            }
+        }
+        for warning in issuePlan.warnings { context.logger.warning("\(warning)") }
+        let payload = String(decoding: try JSONEncoder().encode(issuePlan), as: UTF8.self)
+        return RunPlan(chunks: chunks, payload: payload, parallel: parallel)
+    }
+
+    func makeIssuePlan(_ context: RunContext, _ connection: Connection, register: Bool = true) throws -> IssuePlan {
+        let issuedAt = context.run.slot
+        let segment = try SegmentResolver.resolve(
+            action.segment, asOf: issuedAt, connection: connection, logger: context.logger)
+        var warnings = segment.warnings.map { "\($0)" }
+        func lines(_ grants: [CouponGrant]) throws -> [IssuePlan.Line] {
+            try grants.map { grant in
+                guard let template = context.deployment.templates[grant.templateKey] else {
+                    throw ConfigurationError("job \(context.job.name): template \(grant.templateKey) is not defined")
+                }
+                let version =
+                    register
+                    ? try TemplateCatalogStore.register(template, connection)
+                    : try TemplateCatalogStore.versionIfRegistered(template, connection)
+                let window = ValidityWindow.compute(for: template, issuedAt: issuedAt)
+                if !window.isOpen(at: issuedAt) {
+                    throw ConfigurationError(
+                        "template \(template.key): its validity window ended before this run's slot; nothing to issue")
+                }
+                var blindbox: [IssuePlan.WeightedValue]?
+                var uses: Int?
+                switch template.kind {
+                case .blindbox(let choices, _): blindbox = choices.map { .init(valueFen: $0.offFen, weight: $0.weight) }
+                case .punch(let count, _): uses = count
+                default: break
+                }
+                return IssuePlan.Line(
+                    templateKey: template.key, version: version, quantity: grant.quantity,
+                    faceValueFen: template.faceValueFen, blindbox: blindbox, usesLeft: uses,
+                    validFrom: window.validFrom, expiresAt: window.expiresAt, perMemberLimit: template.perMemberLimit,
+                    reissueAfterDays: template.reissueAfterDays, finiteStock: template.stock != nil)
+            }
+        }
+        var arms: [IssuePlan.Arm] = []
+        var total = 0
+        switch action.offer {
+        case .coupons(let grants):
+            arms = [IssuePlan.Arm(name: nil, bucketFrom: 0, bucketTo: 1, holdout: false, lines: try lines(grants))]
+            total = 1
+        case .variants(let variants):
+            for variant in variants {
+                arms.append(
+                    IssuePlan.Arm(
+                        name: variant.name, bucketFrom: total, bucketTo: total + variant.weight, holdout: variant.holdout,
+                        lines: try lines(variant.coupons)))
+                total += variant.weight
+            }
+        }
+        if segment.warningCount > segment.warnings.count {
+            warnings.append("and \(segment.warningCount - segment.warnings.count) more segment warnings")
+        }
+        return IssuePlan(
+            segment: segment, arms: arms, totalWeight: total, armSeed: RunLedger.lockKey("arm:\(context.job.name)"),
+            issuedAt: issuedAt, warnings: warnings)
+    }
+
+    static func issuePlan(_ plan: RunPlan) throws -> IssuePlan {
+        guard let payload = plan.payload else { throw ConfigurationError("an issue run's plan has no payload") }
+        return try JSONDecoder().decode(IssuePlan.self, from: Data(payload.utf8))
+    }
+
+    // MARK: One chunk
+
+    public func execute(chunk: Int, of plan: RunPlan, _ context: RunContext, in tx: Connection) throws -> RunCounts {
+        let issuePlan = try Self.issuePlan(plan)
+        let bounds = plan.chunks[chunk]
+        var counts: RunCounts = [:]
+        counts["members_scanned"] = try tx.query(
+            "SELECT count(*) FROM members WHERE id >= $1 AND id < $2", [bounds.lower, bounds.upper]
+        ).row(0).decode(0, as: Int64.self)
+        for arm in issuePlan.arms {
+            let statement = IssueChunkStatement(plan: issuePlan, arm: arm, runID: context.run.id)
+            // How many members stock allows (nil: enough for every member of the chunk).
+            var limit: Int64?
+            var finiteKeys: [(key: String, perMember: Int64)] = []
+            for line in arm.lines where line.finiteStock {
+                finiteKeys.append((line.templateKey, Int64(line.quantity)))
+                let left = try TemplateCatalogStore.available(line.templateKey, tx) ?? Int64.max
+                let members = left / Int64(line.quantity)
+                if members < bounds.upper - bounds.lower { limit = min(limit ?? members, members) }
+            }
+            var eligible: Int64?
+            if limit != nil {
+                let count = statement.countEligible(lower: bounds.lower, upper: bounds.upper)
+                eligible = try tx.query(count.sql, count.parameters).row(0).decode(0, as: Int64.self)
+            }
+            let insert = statement.insert(lower: bounds.lower, upper: bounds.upper, limit: limit)
+            let written = try tx.query(insert.sql, insert.parameters).row(0).decode(0, as: Int64.self)
+            if arm.holdout {
+                counts["holdout_members", default: 0] += written
+                if let name = arm.name { counts["arm.\(name).members", default: 0] += written }
+                continue
+            }
+            let members = arm.packSize == 0 ? 0 : written / Int64(arm.packSize)
+            for line in arm.lines {
+                let issued = members * Int64(line.quantity)
+                guard issued > 0 else { continue }
+                let reserved = try tx.execute(
+                    """
+                    UPDATE template_stock SET issued = issued + $2
+                    WHERE key = $1 AND (stock IS NULL OR issued + $2 <= stock)
+                    """, [line.templateKey, issued])
+                if reserved != 1 { throw StockContention(key: line.templateKey) }
+                counts["template.\(line.templateKey)", default: 0] += issued
+            }
+            counts["coupons_issued", default: 0] += written
+            counts["members_issued", default: 0] += members
+            counts["face_value_fen", default: 0] += try faceValue(runID: context.run.id, bounds, arm, tx, members: members)
+            if let name = arm.name { counts["arm.\(name).members", default: 0] += members }
+            if let eligible, eligible > members { counts["stock_exhausted", default: 0] += eligible - members }
+        }
+        return counts
+    }
+
+    /// Face value issued in the chunk (blind boxes vary per member, so it is summed from the rows).
+    private func faceValue(runID: Int64, _ bounds: RunPlan.Chunk, _ arm: IssuePlan.Arm, _ tx: Connection, members: Int64)
+        throws -> Int64
+    {
+        guard members > 0 else { return 0 }
+        if arm.lines.allSatisfy({ $0.blindbox == nil }) {
+            return members * arm.lines.reduce(0) { $0 + $1.faceValueFen * Int64($1.quantity) }
+        }
+        return try tx.query(
+            """
+            SELECT coalesce(sum(face_value_fen), 0)::bigint FROM coupons
+            WHERE run_id = $1 AND member_id >= $2 AND member_id < $3 AND arm IS NOT DISTINCT FROM $4
+            """, [runID, bounds.lower, bounds.upper, arm.name]
+        ).row(0).decode(0, as: Int64.self)
+    }
+
+    public func finish(_ plan: RunPlan, counts: RunCounts, _ context: RunContext, _ connection: Connection) throws
+        -> String?
+    {
+        var notes: [String] = []
+        if let exhausted = counts["stock_exhausted"], exhausted > 0 {
+            notes.append("stock exhausted: \(exhausted) eligible members got nothing")
+        }
+        let issuePlan = try Self.issuePlan(plan)
+        if !issuePlan.warnings.isEmpty { notes.append("\(issuePlan.warnings.count) segment warnings") }
+        return notes.isEmpty ? nil : notes.joined(separator: "; ")
+    }
+
+    // MARK: Dry run
+
+    public func dryRun(_ context: RunContext, _ connection: Connection) throws -> DryRunReport {
+        let issuePlan = try makeIssuePlan(context, connection, register: false)
+        var lines: [DryRunReport.Line] = [.init("segment members", "\(try issuePlan.segment.count(connection: connection))")]
+        for arm in issuePlan.arms {
+            let statement = IssueChunkStatement(plan: issuePlan, arm: arm, runID: 0)
+            let count = statement.countEligible(lower: Int64.min, upper: Int64.max)
+            let eligible = try connection.query(count.sql, count.parameters).row(0).decode(0, as: Int64.self)
+            let sample = statement.sample(limit: 5)
+            let ids = try connection.query(sample.sql, sample.parameters).rows.map { try $0.decode(0, as: Int64.self) }
+            let armLabel = arm.name.map { "arm \($0)" } ?? "pack"
+            if arm.holdout {
+                lines.append(.init("\(armLabel) (holdout)", "\(eligible) members held out, nothing issued"))
+            }
+            for line in arm.lines {
+                let needed = eligible * Int64(line.quantity)
+                let left = try TemplateCatalogStore.available(line.templateKey, connection)
+                let stockText = left.map { $0 >= needed ? "stock \($0) suffices" : "stock \($0) is SHORT by \(needed - $0)" } ?? "unlimited stock"
+                lines.append(
+                    .init(
+                        "\(armLabel): \(line.templateKey) v\(line.version)",
+                        "\(needed) coupons to \(eligible) members; \(stockText); valid \(Self.day(line.validFrom)) to \(Self.day(line.expiresAt))"))
+            }
+            lines.append(.init("\(armLabel) sample members", ids.isEmpty ? "none" : ids.map(String.init).joined(separator: ", ")))
+        }
+        for warning in issuePlan.warnings { lines.append(.init("warning", warning)) }
+        return DryRunReport(lines: lines)
+    }
+
+    private static func day(_ date: Date) -> String { date.postgresText ?? "" }
+}
+
+/// An error a fresh chunk transaction may cure.
+public protocol RetryableError: Error {}

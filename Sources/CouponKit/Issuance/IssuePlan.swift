@@ -1,0 +1,47 @@
+import Foundation
+
+/// Everything an issue run freezes when it starts, stored in its checkpoint: a resumed run
+/// issues exactly what the first attempt would have (same segment snapshot, template versions,
+/// validity, arms).
+public struct IssuePlan: Codable, Sendable, Equatable {
+    /// One coupon line of a pack: `quantity` coupons of a template version.
+    public struct Line: Codable, Sendable, Equatable {
+        public var templateKey: String
+        public var version: Int
+        public var quantity: Int
+        public var faceValueFen: Int64
+        /// Blind boxes: face values and weights drawn from per (run, member).
+        public var blindbox: [WeightedValue]?
+        public var usesLeft: Int?
+        public var validFrom: Date
+        public var expiresAt: Date
+        public var perMemberLimit: Int?
+        public var reissueAfterDays: Int?
+        public var finiteStock: Bool
+    }
+
+    public struct WeightedValue: Codable, Sendable, Equatable {
+        public var valueFen: Int64
+        public var weight: Int
+    }
+
+    /// An A/B arm (or the single arm of a job without variants): a weight range of the
+    /// member's hash bucket and the pack its members get (empty for a holdout).
+    public struct Arm: Codable, Sendable, Equatable {
+        public var name: String?
+        public var bucketFrom: Int
+        public var bucketTo: Int
+        public var holdout: Bool
+        public var lines: [Line]
+
+        public var packSize: Int { lines.reduce(0) { $0 + $1.quantity } }
+    }
+
+    public var segment: ResolvedSegment
+    public var arms: [Arm]
+    public var totalWeight: Int
+    /// Seed of the arm hash: a function of the job name, so a member's arm is stable across runs.
+    public var armSeed: Int64
+    public var issuedAt: Date
+    public var warnings: [String]
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Postgres
+
+/// Records the templates a run uses: each (key, content) gets a version, and each key a stock
+/// row. Editing a template in templates.yaml therefore creates a new version at the next run,
+/// while coupons issued earlier keep theirs.
+public enum TemplateCatalogStore {
+    /// The version of `template`'s current content, creating it if new.
+    public static func register(_ template: CouponTemplate, _ connection: Connection) throws -> Int {
+        try connection.transaction { tx in
+            try tx.advisoryTransactionLock(RunLedger.lockKey("template:\(template.key)"))
+            if let row = try tx.query(
+                "SELECT version FROM coupon_templates WHERE key = $1 AND fingerprint = $2", [template.key, template.fingerprint]
+            ).first {
+                try syncStock(template, tx)
+                return try row.decode("version", as: Int.self)
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let spec = String(decoding: try encoder.encode(template), as: UTF8.self)
+            let version = try tx.query(
+                """
+                INSERT INTO coupon_templates (key, version, fingerprint, type, spec, face_value_fen)
+                SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4::jsonb, $5
+                FROM coupon_templates WHERE key = $1
+                RETURNING version
+                """, [template.key, template.fingerprint, template.type.rawValue, spec, template.faceValueFen]
+            ).row(0).decode("version", as: Int.self)
+            try syncStock(template, tx)
+            return version
+        }
+    }
+
+    /// Stock follows the definition; lowering it below what was issued stops further issuance.
+    static func syncStock(_ template: CouponTemplate, _ tx: Connection) throws {
+        try tx.execute(
+            """
+            INSERT INTO template_stock (key, stock) VALUES ($1, $2)
+            ON CONFLICT (key) DO UPDATE
+                SET stock = CASE WHEN EXCLUDED.stock IS NULL THEN NULL ELSE greatest(EXCLUDED.stock, template_stock.issued) END
+                WHERE template_stock.stock IS DISTINCT FROM EXCLUDED.stock
+            """, [template.key, template.stock])
+    }
+
+    /// The version `register` would give, without writing (dry runs).
+    public static func versionIfRegistered(_ template: CouponTemplate, _ connection: Connection) throws -> Int {
+        try connection.query(
+            """
+            SELECT coalesce(max(version) FILTER (WHERE fingerprint = $2), max(version) + 1, 1) AS version
+            FROM coupon_templates WHERE key = $1
+            """, [template.key, template.fingerprint]
+        ).row(0).decode("version", as: Int.self)
+    }
+
+    /// Stock left for a key (nil: unlimited, or not issued yet and unlimited).
+    public static func available(_ key: String, _ connection: Connection) throws -> Int64? {
+        guard let row = try connection.query("SELECT stock, issued FROM template_stock WHERE key = $1", [key]).first else {
+            return nil
+        }
+        guard let stock = try row.decodeIfPresent("stock", as: Int64.self) else { return nil }
+        return stock - (try row.decode("issued", as: Int64.self))
+    }
+}
