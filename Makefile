@@ -124,8 +124,13 @@ test: test-db
 	COUPONBATCH_TEST_DATABASE_URL="$${base%/*}/$(TEMPLATE_DB)" COUPONBATCH_BIN="$(CURDIR)/$(DEBUG_BIN)" \
 	  $(SWIFT) test
 
+# Benchmarks print couponbatch's figure beside a floor measured in the same run, on a scratch
+# database (couponbatch_bench) that is created and migrated here.
 bench: pg-start release
-	@echo "no benchmarks yet"
+	@base="$$(cat .pg-url)"; admin="$${base%/*}/postgres"; \
+	psql "$$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = 'couponbatch_bench'" | grep -q 1 || psql "$$admin" -qc "CREATE DATABASE couponbatch_bench"; \
+	DATABASE_URL="$${base%/*}/couponbatch_bench" $(RELEASE_BIN) migrate >/dev/null; \
+	DATABASE_URL="$${base%/*}/couponbatch_bench" $(RELEASE_BIN) bench $(BENCH_ARGS)
 
 clean: pg-stop
 	rm -rf .build "$(PGDATA_DIR)" .pg-url .pg-location

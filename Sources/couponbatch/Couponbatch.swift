@@ -15,7 +15,8 @@ struct Couponbatch: ParsableCommand {
             """,
         version: CouponbatchVersion.current,
         subcommands: [
-            Migrate.self, Seed.self, Jobs.self, Cron.self, Run.self, Tick.self, Scheduler.self, Runs.self, Version.self,
+            Migrate.self, Seed.self, Jobs.self, Cron.self, Run.self, Tick.self, Scheduler.self, Runs.self, Codes.self,
+            Coupons.self, Bench.self, Version.self,
         ]
     )
 

@@ -1,0 +1,156 @@
+import ArgumentParser
+import CouponKit
+import Foundation
+import Postgres
+
+extension Couponbatch {
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Benchmarks for `make bench`: couponbatch's figures beside a floor measured in the same run.",
+            discussion: "Writes to the database it is given: point it at a scratch database (its name must contain \"bench\").",
+            shouldDisplay: false)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(parsing: .upToNextOption, help: "Member counts to issue to, one measurement each.")
+        var members: [Int] = [100_000, 1_000_000]
+
+        @Option(help: "Workers for the issue run.")
+        var workers: Int = 2
+
+        func run() throws {
+            _ = global.makeLogger()
+            let connection = try global.connect()
+            let database = try connection.query("SELECT current_database()").row(0).decode(0, as: String.self)
+            guard database.contains("bench") else {
+                throw ConfigurationError("bench writes and truncates tables; give it a database whose name contains \"bench\"")
+            }
+            let jobsDir = try Self.writeBenchJobs()
+            defer { try? FileManager.default.removeItem(atPath: jobsDir) }
+
+            print("== cron: 1M next-time computations per expression (release build)")
+            for result in CronBenchmark.run(count: 1_000_000) {
+                print("  \(result.label.padding(toLength: 44, withPad: " ", startingAt: 0)) \(String(format: "%.3f", result.seconds)) s")
+            }
+
+            print("== codes: 1M codes computed")
+            let codec = CouponCodec(keyring: try CodeKeyring(secret: try CodeSecret(Array("bench-secret-0123456789abcdef".utf8))))
+            let codeStart = Date()
+            var checksum = 0
+            for id in Int64(1)...1_000_000 { checksum &+= try codec.code(for: id).utf8.count }
+            let codeSeconds = Date().timeIntervalSince(codeStart)
+            print("  \(Int(1_000_000 / codeSeconds)) codes/s (\(checksum / 1_000_000) chars each)")
+
+            print("== issuance: one coupon to each member; floor = plain INSERT … SELECT into the same table and indexes")
+            print("  members     floor s   couponbatch s   ratio   couponbatch peak RSS")
+            for count in members.sorted() {
+                try Self.prepareMembers(count, connection)
+                var floors: [Double] = []
+                var products: [(seconds: Double, rssMB: Double)] = []
+                for _ in 0..<2 {
+                    floors.append(try Self.floor(connection))
+                    products.append(try Self.product(jobsDir: jobsDir, url: global.resolvedDatabaseURL, workers: workers, connection))
+                }
+                let floor = floors.min() ?? 0
+                let best = products.min { $0.seconds < $1.seconds } ?? (0, 0)
+                let rss = products.map(\.rssMB).max() ?? 0
+                print(
+                    String(
+                        format: "  %-10d  %7.2f   %13.2f   %5.2f   %6.1f MB", count, floor, best.seconds, best.seconds / max(floor, 0.001),
+                        rss))
+            }
+        }
+
+        static func writeBenchJobs() throws -> String {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("couponbatch-bench-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try """
+            templates:
+              - key: bench-cash
+                type: cash
+                off_fen: 1000
+                validity: {days: 7}
+            """.write(toFile: "\(dir)/templates.yaml", atomically: true, encoding: .utf8)
+            try """
+            name: bench-issue
+            kind: issue
+            manual_only: true
+            segment: everyone
+            chunk_size: 20000
+            coupons:
+              - {template: bench-cash}
+            """.write(toFile: "\(dir)/bench-issue.yaml", atomically: true, encoding: .utf8)
+            return dir
+        }
+
+        static func prepareMembers(_ count: Int, _ connection: Connection) throws {
+            let present = try connection.query("SELECT count(*) FROM members").row(0).decode(0, as: Int.self)
+            if present > count { try connection.execute("DELETE FROM members WHERE id > $1", [count]) }
+            if present < count {
+                let started = Date()
+                let outcome = try MemberSeeder(count: count, seed: 42, asOf: Date(timeIntervalSince1970: 1_795_000_000))
+                    .seed(connection, logger: .init(label: "bench"))
+                let seconds = Date().timeIntervalSince(started)
+                print(String(format: "  (seeded %d members by COPY in %.2f s: %.0f members/s)", outcome.written, seconds, Double(outcome.written) / seconds))
+            }
+            try connection.execute("VACUUM ANALYZE members")
+        }
+
+        static func reset(_ connection: Connection) throws {
+            try connection.execute("TRUNCATE coupons, issue_holdouts, run_chunks, job_runs, job_state, template_stock, coupon_templates")
+            try connection.execute("CHECKPOINT")
+        }
+
+        static func floor(_ connection: Connection) throws -> Double {
+            try reset(connection)
+            let started = Date()
+            try connection.execute(
+                """
+                INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, face_value_fen, issued_at,
+                                     valid_from, expires_at)
+                SELECT 'bench-cash', 1, m.id, 1, 1, 1000, now(), now(), now() + interval '7 days' FROM members m
+                """)
+            return Date().timeIntervalSince(started)
+        }
+
+        static func product(jobsDir: String, url: String?, workers: Int, _ connection: Connection) throws -> (Double, Double) {
+            try reset(connection)
+            var arguments = ["run", "bench-issue", "--jobs-dir", jobsDir, "--workers", "\(workers)", "--at", "2026-11-23T02:00:00Z"]
+            if let url { arguments += ["--database-url", url] }
+            let started = Date()
+            let usage = try ChildProcess.run(CommandLine.arguments[0], arguments)
+            let seconds = Date().timeIntervalSince(started)
+            guard usage.status == 0 else { throw ConfigurationError("bench run failed with exit \(usage.status)") }
+            let issued = try connection.query("SELECT count(*) FROM coupons").row(0).decode(0, as: Int.self)
+            let members = try connection.query("SELECT count(*) FROM members").row(0).decode(0, as: Int.self)
+            guard issued == members else { throw ConfigurationError("bench run issued \(issued) coupons to \(members) members") }
+            return (seconds, Double(usage.maxRSSKilobytes) / 1024)
+        }
+    }
+}
+
+/// Runs a child process and reports its exit status and peak resident memory (wait4's rusage).
+enum ChildProcess {
+    struct Usage {
+        let status: Int32
+        let maxRSSKilobytes: Int
+    }
+
+    static func run(_ executable: String, _ arguments: [String]) throws -> Usage {
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw ConfigurationError("cannot start \(executable): error \(spawned)") }
+        var status: Int32 = 0
+        var usage = rusage()
+        _ = wait4(pid, &status, 0, &usage)
+        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Usage(status: exitStatus, maxRSSKilobytes: usage.ru_maxrss)
+    }
+}
