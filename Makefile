@@ -27,7 +27,7 @@ TEMPLATE_DB := couponbatch_test_template
 # Demo code secret: for the demo only. Production sets COUPONBATCH_CODE_SECRET(_FILE) itself.
 DEMO_SECRET := demo-secret-not-for-production-0123456789
 
-.PHONY: help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint
+.PHONY: demo-jobs help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint
 
 help:
 	@echo "make demo     install PostgreSQL if missing, start a private cluster, build, migrate, seed, run the demo"
@@ -105,10 +105,26 @@ demo: pg-start release
 	echo "==> couponbatch seed members --count 100000"; $(RELEASE_BIN) seed members --count 100000 --seed 42; \
 	$(MAKE) --no-print-directory demo-jobs
 
-# What the demo does once the database is ready; grows with each job kind.
+# What the demo does once the database is ready. Manual runs use fixed slots (--at), so running
+# `make demo` again shows the same runs' results instead of issuing twice.
 demo-jobs:
-	@echo "==> members by tier"; \
-	psql "$$DATABASE_URL" -P pager=off -c "SELECT tier, count(*) AS members, round(avg(total_spend_fen)/100.0, 2) AS avg_spend_yuan FROM members GROUP BY tier ORDER BY min(total_spend_fen)"
+	@B=$(RELEASE_BIN); \
+	echo "==> couponbatch jobs list"; $$B jobs list; \
+	echo "==> couponbatch run vip-monthly --dry-run"; $$B run vip-monthly --dry-run --at 2026-12-01T01:00:00Z; \
+	for job in new-member-starter:2026-11-23T02:00:00Z vip-monthly:2026-12-01T01:00:00Z dormant-recall:2026-11-23T03:00:00Z; do \
+	  echo "==> couponbatch run $${job%%:*} --at $${job#*:}"; $$B run "$${job%%:*}" --at "$${job#*:}" 2>/dev/null || true; \
+	done; \
+	echo "==> couponbatch tick (whatever is due now)"; $$B tick 2>/dev/null || true; \
+	echo "==> couponbatch runs"; $$B runs --limit 8; \
+	echo "==> coupons by template and arm"; \
+	psql "$$DATABASE_URL" -P pager=off -c "SELECT template_key AS template, coalesce(arm, '-') AS arm, count(*) AS coupons, sum(face_value_fen)/100 AS face_value_yuan, min(expires_at) AS expires FROM coupons GROUP BY 1, 2 ORDER BY 1, 2"; \
+	psql "$$DATABASE_URL" -P pager=off -c "SELECT key AS template, stock, issued FROM template_stock ORDER BY key"; \
+	run=$$(psql "$$DATABASE_URL" -tAc "SELECT id FROM job_runs WHERE job = 'vip-monthly' AND status = 'succeeded' ORDER BY id LIMIT 1"); \
+	echo "==> couponbatch coupons export --run $$run (first 3 lines)"; $$B coupons export --run "$$run" | head -4; \
+	code=$$($$B coupons export --run "$$run" | sed -n 2p | cut -d, -f2); \
+	echo "==> couponbatch codes verify $$code"; $$B codes verify "$$code"; \
+	forged=$$(echo "$$code" | sed 's/.$$/X/'); [ "$$forged" = "$$code" ] && forged=$$(echo "$$code" | sed 's/.$$/Y/'); \
+	echo "==> couponbatch codes verify $$forged (one character changed)"; $$B codes verify "$$forged" || echo "(exit $$?: rejected)"
 
 # A migrated template database; each test clones it (CREATE DATABASE … TEMPLATE).
 test-db: pg-start build
