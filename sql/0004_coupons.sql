@@ -37,6 +37,10 @@ CREATE TABLE coupons (
     valid_from       timestamptz NOT NULL,
     expires_at       timestamptz NOT NULL,
     uses_left        integer,
+    -- 1, 2, … per (member, template key) for templates with per_member or reissue_after_days;
+    -- NULL otherwise. Two runs racing to give a member the same limited template both pick the
+    -- next number, so the later one collides (below) instead of both passing the limit check.
+    cap_seq          integer,
     reminded_at      timestamptz,
     redeemed_at      timestamptz,
     CONSTRAINT coupons_member_run_seq_key UNIQUE (member_id, run_id, seq)
@@ -45,6 +49,13 @@ COMMENT ON INDEX coupons_pkey IS 'Code verification reads a coupon by id (the co
 COMMENT ON INDEX coupons_member_run_seq_key IS
     'Exactly once: a replayed chunk cannot issue a member''s coupon twice. Led by member_id, it also serves '
     'the per-member cap and reissue-interval checks (coupons of a member).';
+
+CREATE UNIQUE INDEX coupons_member_template_cap_key ON coupons (member_id, template_key, cap_seq)
+    WHERE cap_seq IS NOT NULL;
+COMMENT ON INDEX coupons_member_template_cap_key IS
+    'per_member and reissue_after_days hold across concurrent runs: a member''s coupons of a limited template '
+    'are numbered, so a racing run collides and retries with the limit check seeing the winner. Also serves '
+    'the next number (max cap_seq of a member and template).';
 
 -- Export of one run streams its coupons; ids of a run are contiguous, so a BRIN index is tiny and
 -- nearly free to maintain.

@@ -4,7 +4,15 @@ import Postgres
 /// The SQL of one arm of one chunk: eligible members (segment, arm bucket, per-member cap,
 /// reissue interval) joined with the arm's pack and inserted server-side with
 /// `INSERT … SELECT`, so no member row travels to the client and back.
+///
+/// The cap and interval checks read committed coupons only; coupons of a limited template also
+/// get the member's next `cap_seq`, so a concurrent run that gave the same member the same
+/// template first makes the insert fail on `coupons_member_template_cap_key` (see
+/// `capConstraint`), and the insert is redone once that run has committed.
 struct IssueChunkStatement {
+    /// The unique index that a race on a limited template collides on.
+    static let capConstraint = "coupons_member_template_cap_key"
+
     let plan: IssuePlan
     let arm: IssuePlan.Arm
     let runID: Int64
@@ -89,11 +97,13 @@ struct IssueChunkStatement {
         var froms: [String] = []
         var expiries: [String] = []
         var uses: [Int32] = []  // -1 for none (arrays of optionals are not bindable)
+        var capOffsets: [Int32] = []  // 1…quantity for a limited template's coupons, -1 otherwise
         var faceCases: [String] = []
         var seq: Int32 = 0
         for line in arm.lines {
-            for _ in 0..<line.quantity {
+            for index in 0..<line.quantity {
                 seq += 1
+                capOffsets.append(line.isLimited ? Int32(index + 1) : -1)
                 keys.append(line.templateKey)
                 versions.append(Int32(line.version))
                 seqs.append(seq)
@@ -124,13 +134,17 @@ struct IssueChunkStatement {
             WITH eligible AS (SELECT m.id \(from) ORDER BY m.id \(limitClause)),
             inserted AS (
                 INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, arm, face_value_fen,
-                                     issued_at, valid_from, expires_at, uses_left)
+                                     issued_at, valid_from, expires_at, uses_left, cap_seq)
                 SELECT l.key, l.version, e.id, \(p.add(runID)), l.seq, \(p.add(arm.name)), \(face),
-                       \(p.add(plan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1)
+                       \(p.add(plan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1),
+                       CASE WHEN l.cap_offset > 0 THEN l.cap_offset + (
+                           SELECT coalesce(max(c.cap_seq), 0) FROM coupons c
+                           WHERE c.member_id = e.id AND c.template_key = l.key AND c.cap_seq IS NOT NULL) END
                 FROM eligible e
                 CROSS JOIN unnest(\(p.add(keys))::text[], \(p.add(versions))::int[], \(p.add(seqs))::int[],
                                   \(p.add(faces))::bigint[], \(p.add(froms))::timestamptz[], \(p.add(expiries))::timestamptz[],
-                                  \(p.add(uses))::int[]) AS l(key, version, seq, face, valid_from, expires_at, uses_left)
+                                  \(p.add(uses))::int[], \(p.add(capOffsets))::int[])
+                    AS l(key, version, seq, face, valid_from, expires_at, uses_left, cap_offset)
                 RETURNING 1
             )
             SELECT count(*) FROM inserted

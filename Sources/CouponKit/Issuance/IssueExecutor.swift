@@ -123,13 +123,7 @@ public struct IssueExecutor: JobExecutor {
                 let members = left / Int64(line.quantity)
                 if members < bounds.upper - bounds.lower { limit = min(limit ?? members, members) }
             }
-            var eligible: Int64?
-            if limit != nil {
-                let count = statement.countEligible(lower: bounds.lower, upper: bounds.upper)
-                eligible = try tx.query(count.sql, count.parameters).row(0).decode(0, as: Int64.self)
-            }
-            let insert = statement.insert(lower: bounds.lower, upper: bounds.upper, limit: limit)
-            let written = try tx.query(insert.sql, insert.parameters).row(0).decode(0, as: Int64.self)
+            let (eligible, written) = try insertPacks(statement, bounds, limit: limit, tx)
             if arm.holdout {
                 counts["holdout_members", default: 0] += written
                 if let name = arm.name { counts["arm.\(name).members", default: 0] += written }
@@ -154,6 +148,44 @@ public struct IssueExecutor: JobExecutor {
             if let eligible, eligible > members { counts["stock_exhausted", default: 0] += eligible - members }
         }
         return counts
+    }
+
+    /// Counts the eligible members (when stock may run short) and inserts their packs. When a
+    /// concurrent run gives one of them a limited template first, the insert collides on
+    /// `cap_seq` once that run commits; both statements are then redone in a fresh snapshot, in
+    /// which the cap and interval checks see the other run's coupons.
+    private func insertPacks(_ statement: IssueChunkStatement, _ bounds: RunPlan.Chunk, limit: Int64?, _ tx: Connection)
+        throws -> (eligible: Int64?, written: Int64)
+    {
+        func attempt(_ tx: Connection) throws -> (eligible: Int64?, written: Int64) {
+            var eligible: Int64?
+            if limit != nil {
+                let count = statement.countEligible(lower: bounds.lower, upper: bounds.upper)
+                eligible = try tx.query(count.sql, count.parameters).row(0).decode(0, as: Int64.self)
+            }
+            let insert = statement.insert(lower: bounds.lower, upper: bounds.upper, limit: limit)
+            return (eligible, try tx.query(insert.sql, insert.parameters).row(0).decode(0, as: Int64.self))
+        }
+        guard statement.arm.lines.contains(where: \.isLimited) else { return try attempt(tx) }
+        for _ in 0..<Self.capCollisionRetries {
+            do {
+                return try tx.savepoint("issue_packs", attempt)
+            } catch let error as PostgresError
+                where error.code == .uniqueViolation && error.constraint == IssueChunkStatement.capConstraint
+            {
+                continue
+            }
+        }
+        throw CapContention()
+    }
+
+    /// Each collision follows another run's commit, so this many in a row means heavy contention:
+    /// the chunk then rolls back and the engine retries it later.
+    static let capCollisionRetries = 20
+
+    /// Concurrent runs kept giving the chunk's members the same limited templates first.
+    struct CapContention: Error, RetryableError, CustomStringConvertible {
+        var description: String { "other runs kept issuing the same limited templates to this chunk's members; retrying" }
     }
 
     /// Face value issued in the chunk (blind boxes vary per member, so it is summed from the rows).

@@ -18,6 +18,9 @@ public struct IssuePlan: Codable, Sendable, Equatable {
         public var perMemberLimit: Int?
         public var reissueAfterDays: Int?
         public var finiteStock: Bool
+
+        /// A per-member cap or a reissue interval limits who may get this template again.
+        public var isLimited: Bool { perMemberLimit != nil || reissueAfterDays != nil }
     }
 
     public struct WeightedValue: Codable, Sendable, Equatable {
