@@ -221,6 +221,8 @@ public struct IssueExecutor: JobExecutor {
     public func dryRun(_ context: RunContext, _ connection: Connection) throws -> DryRunReport {
         let issuePlan = try makeIssuePlan(context, connection, register: false)
         var lines: [DryRunReport.Line] = [.init("segment members", "\(try issuePlan.segment.count(connection: connection))")]
+        // Arms sharing a template draw on the same stock.
+        var neededByKey: [String: Int64] = [:]
         for arm in issuePlan.arms {
             let statement = IssueChunkStatement(plan: issuePlan, arm: arm, runID: 0)
             let count = statement.countEligible(lower: Int64.min, upper: Int64.max)
@@ -233,8 +235,13 @@ public struct IssueExecutor: JobExecutor {
             }
             for line in arm.lines {
                 let needed = eligible * Int64(line.quantity)
-                let left = try TemplateCatalogStore.available(line.templateKey, connection)
-                let stockText = left.map { $0 >= needed ? "stock \($0) suffices" : "stock \($0) is SHORT by \(needed - $0)" } ?? "unlimited stock"
+                neededByKey[line.templateKey, default: 0] += needed
+                let total = neededByKey[line.templateKey] ?? needed
+                // The definition's stock, as the run will sync it (a dry run writes no stock row).
+                let left =
+                    try context.deployment.templates[line.templateKey].map { try TemplateCatalogStore.availableOnceSynced($0, connection) }
+                    ?? TemplateCatalogStore.available(line.templateKey, connection)
+                let stockText = left.map { $0 >= total ? "stock \($0) suffices" : "stock \($0) is SHORT by \(total - $0)" } ?? "unlimited stock"
                 lines.append(
                     .init(
                         "\(armLabel): \(line.templateKey) v\(line.version)",

@@ -52,6 +52,16 @@ public enum TemplateCatalogStore {
         ).row(0).decode("version", as: Int.self)
     }
 
+    /// Stock left for `template` once its definition's stock is synced (nil: unlimited), without
+    /// writing: a dry run before the template's first run, or after its stock was edited.
+    public static func availableOnceSynced(_ template: CouponTemplate, _ connection: Connection) throws -> Int64? {
+        guard let stock = template.stock else { return nil }
+        let issued =
+            try connection.query("SELECT issued FROM template_stock WHERE key = $1", [template.key]).first?
+            .decode("issued", as: Int64.self) ?? 0
+        return max(stock, issued) - issued
+    }
+
     /// Stock left for a key (nil: unlimited, or not issued yet and unlimited).
     public static func available(_ key: String, _ connection: Connection) throws -> Int64? {
         guard let row = try connection.query("SELECT stock, issued FROM template_stock WHERE key = $1", [key]).first else {
