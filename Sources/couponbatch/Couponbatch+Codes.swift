@@ -40,7 +40,8 @@ extension Couponbatch {
                         print("coupon \(couponID): template \(template), member \(member), \(status), expires \(expires)")
                     }
                 case .malformed(let reason):
-                    throw InputError("not a coupon code: \(reason)")
+                    // The reason already reads "not a coupon code: …".
+                    throw InputError(reason)
                 case .forged:
                     throw InputError("forged: this code was not issued by this deployment")
                 }

@@ -71,6 +71,27 @@ public struct CouponExporter: Sendable {
             ].joined(separator: ",") + "\n"
         }
 
+        enum CodingKeys: String, CodingKey {
+            case coupon_id, code, member_id, openid, template, version, arm, face_value_fen, valid_from, expires_at, status
+        }
+
+        /// Every column on every line, `null` when empty, as in the CSV header: the synthesized
+        /// encoder would leave out `openid` and `arm` when they are nil.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(coupon_id, forKey: .coupon_id)
+            try container.encode(code, forKey: .code)
+            try container.encode(member_id, forKey: .member_id)
+            try container.encode(openid, forKey: .openid)
+            try container.encode(template, forKey: .template)
+            try container.encode(version, forKey: .version)
+            try container.encode(arm, forKey: .arm)
+            try container.encode(face_value_fen, forKey: .face_value_fen)
+            try container.encode(valid_from, forKey: .valid_from)
+            try container.encode(expires_at, forKey: .expires_at)
+            try container.encode(status, forKey: .status)
+        }
+
         var jsonLine: String {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
