@@ -1,0 +1,154 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// A run killed with SIGKILL at any moment and resumed (`run JOB --at SAME` once the lease has
+/// lapsed) issues each member's coupons exactly once, reserves stock for exactly what it wrote,
+/// and draws the same blind box values as a run that was never interrupted.
+@Suite(.serialized) struct IssueCrashResumeTests {
+    struct Scenario: Sendable, CustomTestStringConvertible {
+        let name: String
+        let members: Int
+        let templates: String
+        let offer: String
+        let packSize: Int64
+        /// Members served when stock runs out (nil: everyone).
+        let served: Int64?
+        var testDescription: String { name }
+    }
+
+    static let scenarios = [
+        Scenario(
+            name: "50k members on two workers, a pack of four",
+            members: 50_000,
+            templates: """
+                templates:
+                  - {key: cash, type: cash, off_fen: 1000, validity: {days: 7}, stock: 10000000, per_member: 5}
+                  - {key: box, type: blindbox, choices: [{off_fen: 500, weight: 70}, {off_fen: 2000, weight: 25}, {off_fen: 10000, weight: 5}], validity: {days: 3}}
+                  - {key: punch, type: punch, uses: 5, value_fen: 3000, validity: {days: 90}}
+                """,
+            offer: "coupons:\n  - {template: cash, quantity: 2}\n  - {template: box}\n  - {template: punch}",
+            packSize: 4, served: nil),
+        Scenario(
+            name: "stock running out mid-run, served lowest id first",
+            members: 30_000,
+            templates: """
+                templates:
+                  - {key: scarce, type: cash, off_fen: 1000, validity: {days: 7}, stock: 17345}
+                  - {key: box, type: blindbox, choices: [{off_fen: 500, weight: 1}, {off_fen: 2000, weight: 1}], validity: {days: 3}}
+                """,
+            offer: "coupons:\n  - {template: scarce}\n  - {template: box}",
+            packSize: 2, served: 17_345),
+    ]
+
+    enum KillPoint {
+        /// This long after the process starts (before, during or after it claims and plans).
+        case afterSeconds(Double)
+        /// Once the run has committed this many chunks in all (so always mid-run).
+        case afterChunks(Int)
+    }
+
+    static let killPoints: [KillPoint] = [
+        .afterSeconds(0.02), .afterSeconds(0.12), .afterChunks(3), .afterSeconds(0.3), .afterChunks(9),
+        .afterChunks(14), .afterSeconds(0.6), .afterChunks(20), .afterChunks(26),
+    ]
+
+    static let arguments = ["--workers", "2", "--lease-seconds", "1"]
+
+    /// Checked after every kill: only whole packs, and stock and counts match the rows exactly.
+    static func checkConsistent(_ fixture: IssueFixture, _ s: Scenario, _ context: String) throws {
+        #expect(
+            try fixture.int("SELECT count(*) FROM (SELECT member_id FROM coupons GROUP BY 1 HAVING count(*) <> $1) p", [s.packSize])
+                == 0, "partial packs \(context)")
+        #expect(
+            try fixture.int(
+                """
+                SELECT count(*) FROM template_stock s
+                WHERE s.issued <> (SELECT count(*) FROM coupons c WHERE c.template_key = s.key)
+                """) == 0, "stock differs from rows \(context)")
+        let coupons = try fixture.int("SELECT count(*) FROM coupons")
+        if let run = try fixture.runRecord("crash") {
+            #expect(run.counts["coupons_issued"] ?? 0 == coupons, "counts differ from rows \(context)")
+        }
+        if s.served != nil {
+            let members = try fixture.int("SELECT count(DISTINCT member_id) FROM coupons")
+            #expect(try fixture.int("SELECT coalesce(max(member_id), 0) FROM coupons") == members, "not a prefix \(context)")
+        }
+    }
+
+    @Test(arguments: scenarios)
+    func aRunKilledAtAnyPointAndResumedIssuesEachPackExactlyOnce(_ s: Scenario) throws {
+        let fixture = try IssueFixture(templates: s.templates, jobs: [issueJob("crash", chunkSize: 1000, s.offer)])
+        try fixture.addMembers(1...s.members)
+        var kills = 0
+        var starts = 0
+        var points = Self.killPoints[...]
+        var finished: CommandResult?
+        while finished == nil {
+            starts += 1
+            try #require(starts < 200, "the run never finished")
+            let process = try fixture.start("crash", Self.arguments)
+            var exited: CommandResult?
+            switch points.first {
+            case .afterSeconds(let seconds):
+                exited = process.wait(seconds: seconds)
+            case .afterChunks(let chunks):
+                while process.process.isRunning, try fixture.int("SELECT count(*) FROM run_chunks") < chunks {
+                    usleep(2_000)
+                }
+                if !process.process.isRunning { exited = process.wait() }
+            case nil:
+                exited = process.wait()
+            }
+            if let exited {
+                if exited.status == 0 {
+                    finished = exited
+                } else {
+                    // Started while the killed runner's lease was still alive: try again.
+                    #expect(exited.status == 75, "\(exited.stdout) \(exited.stderr)")
+                    usleep(250_000)
+                }
+                continue
+            }
+            process.signal(SIGKILL)
+            _ = process.wait()
+            kills += 1
+            points = points.dropFirst()
+            try Self.checkConsistent(fixture, s, "after kill \(kills)")
+        }
+        // Late kill points may find the run already done; the early ones always interrupt it.
+        #expect(kills >= 3)
+        try Self.checkConsistent(fixture, s, "at the end")
+
+        let run = try #require(try fixture.runRecord("crash"))
+        #expect(run.status == "succeeded")
+        let served = s.served ?? Int64(s.members)
+        #expect(try fixture.int("SELECT count(*) FROM coupons") == served * s.packSize)
+        #expect(try fixture.int("SELECT count(DISTINCT member_id) FROM coupons") == served)
+        #expect(try fixture.int("SELECT max(member_id) FROM coupons") == served)
+        #expect(
+            try fixture.int(
+                "SELECT count(*) FROM (SELECT member_id FROM coupons GROUP BY 1 HAVING array_agg(seq::int ORDER BY seq) <> $1::int[]) p",
+                [Array(1...Int32(s.packSize))]) == 0)
+        #expect(run.counts["members_issued"] == served)
+        #expect(run.counts["coupons_issued"] == served * s.packSize)
+        #expect(run.counts["stock_exhausted"] ?? 0 == Int64(s.members) - served)
+        // The run was really interrupted and resumed: its chunks were committed by several attempts.
+        #expect(try fixture.int("SELECT count(DISTINCT attempt) FROM run_chunks WHERE run_id = $1", [run.id]) >= 2)
+        #expect(try fixture.int("SELECT count(*) FROM run_chunks WHERE run_id = $1", [run.id]) == Int64((s.members + 999) / 1000))
+
+        // Blind box draws (and everything else) match a run that was never interrupted.
+        let reference = try IssueFixture(templates: s.templates, jobs: [issueJob("crash", chunkSize: 1000, s.offer)])
+        try reference.addMembers(1...s.members)
+        let uninterrupted = try reference.run("crash", Self.arguments)
+        #expect(uninterrupted.status == 0, "\(uninterrupted.stderr)")
+        try #require(try reference.runRecord("crash")?.id == run.id)
+        let digest = """
+            SELECT md5(string_agg(concat_ws(':', member_id, seq, template_key, face_value_fen, uses_left, expires_at), ','
+                                  ORDER BY member_id, seq))
+            FROM coupons
+            """
+        #expect(try fixture.text(digest) == reference.text(digest))
+    }
+}
