@@ -201,7 +201,12 @@ public struct IssueExecutor: JobExecutor {
             }
             for line in arm.lines {
                 let needed = eligible * Int64(line.quantity)
-                let left = try TemplateCatalogStore.available(line.templateKey, connection)
+                // A template never issued has no stock row yet: its definition's stock is all there is.
+                let registered = try TemplateCatalogStore.isStocked(line.templateKey, connection)
+                let left =
+                    registered
+                    ? try TemplateCatalogStore.available(line.templateKey, connection)
+                    : context.deployment.templates[line.templateKey]?.stock
                 let stockText = left.map { $0 >= needed ? "stock \($0) suffices" : "stock \($0) is SHORT by \(needed - $0)" } ?? "unlimited stock"
                 lines.append(
                     .init(

@@ -52,6 +52,11 @@ public enum TemplateCatalogStore {
         ).row(0).decode("version", as: Int.self)
     }
 
+    /// True once a run has registered the key's stock.
+    public static func isStocked(_ key: String, _ connection: Connection) throws -> Bool {
+        try !connection.query("SELECT 1 FROM template_stock WHERE key = $1", [key]).isEmpty
+    }
+
     /// Stock left for a key (nil: unlimited, or not issued yet and unlimited).
     public static func available(_ key: String, _ connection: Connection) throws -> Int64? {
         guard let row = try connection.query("SELECT stock, issued FROM template_stock WHERE key = $1", [key]).first else {
