@@ -44,7 +44,7 @@ extension Couponbatch {
             print("== issuance: one coupon to each member; floor = plain INSERT … SELECT into the same table and indexes")
             print("  members     floor s   couponbatch s   ratio   couponbatch peak RSS")
             for count in members.sorted() {
-                try Self.prepareMembers(count, connection)
+                try Self.prepareMembers(count, url: global.resolvedDatabaseURL, connection)
                 var floors: [Double] = []
                 var products: [(seconds: Double, rssMB: Double)] = []
                 for _ in 0..<2 {
@@ -83,15 +83,23 @@ extension Couponbatch {
             return dir
         }
 
-        static func prepareMembers(_ count: Int, _ connection: Connection) throws {
+        /// Grows or shrinks `members` to `count`; seeding runs as a child process so its rate and
+        /// peak memory are the command's own.
+        static func prepareMembers(_ count: Int, url: String?, _ connection: Connection) throws {
             let present = try connection.query("SELECT count(*) FROM members").row(0).decode(0, as: Int.self)
             if present > count { try connection.execute("DELETE FROM members WHERE id > $1", [count]) }
             if present < count {
+                var arguments = ["seed", "members", "--count", "\(count)", "--seed", "42", "--as-of", "2026-11-01"]
+                if let url { arguments += ["--database-url", url] }
                 let started = Date()
-                let outcome = try MemberSeeder(count: count, seed: 42, asOf: Date(timeIntervalSince1970: 1_795_000_000))
-                    .seed(connection, logger: .init(label: "bench"))
+                let usage = try ChildProcess.run(CommandLine.arguments[0], arguments)
                 let seconds = Date().timeIntervalSince(started)
-                print(String(format: "  (seeded %d members by COPY in %.2f s: %.0f members/s)", outcome.written, seconds, Double(outcome.written) / seconds))
+                guard usage.status == 0 else { throw ConfigurationError("seeding failed with exit \(usage.status)") }
+                let written = Double(count - present)
+                print(
+                    String(
+                        format: "  seed members --count %d: %.0f members written by COPY in %.2f s (%.0f/s), peak RSS %.1f MB",
+                        count, written, seconds, written / seconds, Double(usage.maxRSSKilobytes) / 1024))
             }
             try connection.execute("VACUUM ANALYZE members")
         }
