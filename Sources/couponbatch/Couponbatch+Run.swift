@@ -40,7 +40,7 @@ extension Couponbatch {
             let stop = StopSignal()
             let signals = SignalTrap(stop: stop)
             defer { signals.cancel() }
-            let progress = ProgressDisplay(enabled: !json && Terminal.isInteractive(.standardError))
+            let progress = ProgressDisplay(enabled: !json && Terminal.isInteractive(.standardError), logger: logger)
             let engine = runner.makeRunner(global: global, logger: logger, stop: stop, progress: progress.handler)
             if dryRun {
                 let report = try engine.dryRun(definition, slot: slot, deployment: deployment)
