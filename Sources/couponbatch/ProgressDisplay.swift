@@ -46,7 +46,10 @@ final class ProgressDisplay: Sendable {
             let width = 24
             let filled = Int(fraction * Double(width))
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-            FileHandle.standardError.write(Data("\r\u{1B}[2K[\(bar)] \(Int(fraction * 100))% \(text)".utf8))
+            // The last update ends its line, so log lines that follow start on a fresh one.
+            let done = progress.chunksDone == progress.chunksTotal
+            if done { state.withLock { $0.drawn = false } }
+            FileHandle.standardError.write(Data("\r\u{1B}[2K[\(bar)] \(Int(fraction * 100))% \(text)\(done ? "\n" : "")".utf8))
         } else {
             var metadata: Logger.Metadata = [
                 "job.name": "\(progress.job)", "run.id": "\(progress.runID)",
