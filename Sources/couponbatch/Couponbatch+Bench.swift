@@ -42,22 +42,26 @@ extension Couponbatch {
             print("  \(Int(1_000_000 / codeSeconds)) codes/s (\(checksum / 1_000_000) chars each)")
 
             print("== issuance: one coupon to each member; floor = plain INSERT … SELECT into the same table and indexes")
-            print("  members     floor s   couponbatch s   ratio   couponbatch peak RSS")
+            print("  members     floor s   1 worker s  ratio   \(workers) workers s  ratio   peak RSS")
             for count in members.sorted() {
-                try Self.prepareMembers(count, connection)
+                try Self.prepareMembers(count, url: global.resolvedDatabaseURL, connection)
                 var floors: [Double] = []
-                var products: [(seconds: Double, rssMB: Double)] = []
+                var single: [(seconds: Double, rssMB: Double)] = []
+                var parallel: [(seconds: Double, rssMB: Double)] = []
                 for _ in 0..<2 {
                     floors.append(try Self.floor(connection))
-                    products.append(try Self.product(jobsDir: jobsDir, url: global.resolvedDatabaseURL, workers: workers, connection))
+                    single.append(try Self.product(jobsDir: jobsDir, url: global.resolvedDatabaseURL, workers: 1, connection))
+                    parallel.append(
+                        try Self.product(jobsDir: jobsDir, url: global.resolvedDatabaseURL, workers: workers, connection))
                 }
-                let floor = floors.min() ?? 0
-                let best = products.min { $0.seconds < $1.seconds } ?? (0, 0)
-                let rss = products.map(\.rssMB).max() ?? 0
+                let floor = max(floors.min() ?? 0, 0.001)
+                let one = single.map(\.seconds).min() ?? 0
+                let many = parallel.map(\.seconds).min() ?? 0
+                let rss = (single + parallel).map(\.rssMB).max() ?? 0
                 print(
                     String(
-                        format: "  %-10d  %7.2f   %13.2f   %5.2f   %6.1f MB", count, floor, best.seconds, best.seconds / max(floor, 0.001),
-                        rss))
+                        format: "  %-10d  %7.2f   %10.2f  %5.2f   %10.2f  %5.2f   %6.1f MB", count, floor, one, one / floor,
+                        many, many / floor, rss))
             }
         }
 
@@ -83,15 +87,23 @@ extension Couponbatch {
             return dir
         }
 
-        static func prepareMembers(_ count: Int, _ connection: Connection) throws {
+        /// Grows or shrinks `members` to `count`; seeding runs as a child process so its rate and
+        /// peak memory are the command's own.
+        static func prepareMembers(_ count: Int, url: String?, _ connection: Connection) throws {
             let present = try connection.query("SELECT count(*) FROM members").row(0).decode(0, as: Int.self)
             if present > count { try connection.execute("DELETE FROM members WHERE id > $1", [count]) }
             if present < count {
+                var arguments = ["seed", "members", "--count", "\(count)", "--seed", "42", "--as-of", "2026-11-01"]
+                if let url { arguments += ["--database-url", url] }
                 let started = Date()
-                let outcome = try MemberSeeder(count: count, seed: 42, asOf: Date(timeIntervalSince1970: 1_795_000_000))
-                    .seed(connection, logger: .init(label: "bench"))
+                let usage = try ChildProcess.run(CommandLine.arguments[0], arguments)
                 let seconds = Date().timeIntervalSince(started)
-                print(String(format: "  (seeded %d members by COPY in %.2f s: %.0f members/s)", outcome.written, seconds, Double(outcome.written) / seconds))
+                guard usage.status == 0 else { throw ConfigurationError("seeding failed with exit \(usage.status)") }
+                let written = Double(count - present)
+                print(
+                    String(
+                        format: "  seed members --count %d: %.0f members written by COPY in %.2f s (%.0f/s), peak RSS %.1f MB",
+                        count, written, seconds, written / seconds, Double(usage.maxRSSKilobytes) / 1024))
             }
             try connection.execute("VACUUM ANALYZE members")
         }

@@ -106,13 +106,7 @@ extension Couponbatch {
             @OptionGroup var global: GlobalOptions
             @Argument(help: "The job's name.") var job: String
 
-            func run() throws {
-                _ = global.makeLogger()
-                let deployment = try global.loadDeployment()
-                guard deployment.job(named: job) != nil else { throw ConfigurationError("no job named \"\(job)\"") }
-                try RunQueries.setPaused(job, true, now: Date(), try global.connect())
-                print("\(job): paused")
-            }
+            func run() throws { try setPaused(job, true, global) }
         }
 
         struct Resume: ParsableCommand {
@@ -121,13 +115,16 @@ extension Couponbatch {
             @OptionGroup var global: GlobalOptions
             @Argument(help: "The job's name.") var job: String
 
-            func run() throws {
-                _ = global.makeLogger()
-                let deployment = try global.loadDeployment()
-                guard deployment.job(named: job) != nil else { throw ConfigurationError("no job named \"\(job)\"") }
-                try RunQueries.setPaused(job, false, now: Date(), try global.connect())
-                print("\(job): resumed")
-            }
+            func run() throws { try setPaused(job, false, global) }
         }
     }
+}
+
+/// Pause state lives in the database so every runner sees it.
+private func setPaused(_ job: String, _ paused: Bool, _ global: GlobalOptions) throws {
+    _ = global.makeLogger()
+    let deployment = try global.loadDeployment()
+    guard deployment.job(named: job) != nil else { throw ConfigurationError("no job named \"\(job)\"") }
+    try RunQueries.setPaused(job, paused, now: Date(), try global.connect())
+    print("\(job): \(paused ? "paused" : "resumed")")
 }

@@ -40,7 +40,7 @@ extension Couponbatch {
             let stop = StopSignal()
             let signals = SignalTrap(stop: stop)
             defer { signals.cancel() }
-            let progress = ProgressDisplay(enabled: !json && Terminal.isInteractive(.standardError))
+            let progress = ProgressDisplay(enabled: !json && Terminal.isInteractive(.standardError), logger: logger)
             let engine = runner.makeRunner(global: global, logger: logger, stop: stop, progress: progress.handler)
             if dryRun {
                 let report = try engine.dryRun(definition, slot: slot, deployment: deployment)
@@ -51,6 +51,9 @@ extension Couponbatch {
             case .ran(let report):
                 progress.finish()
                 RunOutput.printReports([report], json: json)
+                if !json, let summary = try? RunQueries.summary(id: report.runID, try global.connect()) {
+                    RunOutput.printSummary(summary, json: false)
+                }
                 if report.outcome == .failed || report.outcome == .retrying { throw ExitCode(1) }
                 if report.outcome == .released || report.outcome == .leaseLost { throw ExitCode(75) }
             case .existing(let summary):

@@ -15,7 +15,7 @@ struct Couponbatch: ParsableCommand {
             """,
         version: CouponbatchVersion.current,
         subcommands: [
-            Migrate.self, Seed.self, Jobs.self, Cron.self, Run.self, Tick.self, Scheduler.self, Runs.self, Codes.self,
+            Migrate.self, Seed.self, Jobs.self, Cron.self, Run.self, Tick.self, Scheduler.self, Runs.self, SegmentCommand.self, Codes.self,
             Coupons.self, Bench.self, Version.self,
         ]
     )

@@ -25,19 +25,32 @@ enum LoggingBootstrap {
     }
 }
 
-/// `2026-11-23T11:03:04Z info message key=value …`
-struct TextLogHandler: LogHandler {
-    let label: String
-    var logLevel: Logger.Level = .info
-    var metadata: Logger.Metadata = [:]
+/// What both handlers share: level, handler metadata, and merging it with an event's.
+protocol LineLogHandler: LogHandler {
+    var metadata: Logger.Metadata { get set }
+}
+
+extension LineLogHandler {
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    func log(event: LogEvent) {
+    func merged(_ event: LogEvent) -> Logger.Metadata {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
+        return merged
+    }
+}
+
+/// `2026-11-23T11:03:04Z info message key=value …`
+struct TextLogHandler: LineLogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    func log(event: LogEvent) {
+        let merged = merged(event)
         var line = "\(LogTime.now()) \(event.level) \(event.message)"
         for key in merged.keys.sorted() {
             line += " \(key)=\(merged[key].map { "\($0)" } ?? "")"
@@ -47,18 +60,13 @@ struct TextLogHandler: LogHandler {
 }
 
 /// One JSON object a line: time, level, message, label and the metadata as fields.
-struct JSONLogHandler: LogHandler {
+struct JSONLogHandler: LineLogHandler {
     let label: String
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
 
     func log(event: LogEvent) {
-        var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        let merged = merged(event)
         var object: [String: String] = [
             "time": LogTime.now(), "level": "\(event.level)", "message": "\(event.message)", "label": label,
         ]

@@ -1,5 +1,6 @@
 import CouponKit
 import Foundation
+import Logging
 import Synchronization
 
 /// A live progress line on a terminal (chunks, counts, rate, ETA); on a pipe, a log line every
@@ -8,8 +9,13 @@ final class ProgressDisplay: Sendable {
     private struct State { var lastPrint = Date.distantPast; var drawn = false }
     private let state = Mutex(State())
     let enabled: Bool
+    let logger: Logger
 
-    init(enabled: Bool) { self.enabled = enabled }
+    /// `enabled`: draw a live bar (stderr is a terminal); otherwise log a line every few seconds.
+    init(enabled: Bool, logger: Logger) {
+        self.enabled = enabled
+        self.logger = logger
+    }
 
     var handler: ProgressHandler {
         { [self] progress in self.show(progress) }
@@ -40,9 +46,18 @@ final class ProgressDisplay: Sendable {
             let width = 24
             let filled = Int(fraction * Double(width))
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-            FileHandle.standardError.write(Data("\r\u{1B}[2K[\(bar)] \(Int(fraction * 100))% \(text)".utf8))
+            // The last update ends its line, so log lines that follow start on a fresh one.
+            let done = progress.chunksDone == progress.chunksTotal
+            if done { state.withLock { $0.drawn = false } }
+            FileHandle.standardError.write(Data("\r\u{1B}[2K[\(bar)] \(Int(fraction * 100))% \(text)\(done ? "\n" : "")".utf8))
         } else {
-            FileHandle.standardError.write(Data("progress: \(text)\n".utf8))
+            var metadata: Logger.Metadata = [
+                "job.name": "\(progress.job)", "run.id": "\(progress.runID)",
+                "chunks.done": "\(progress.chunksDone)", "chunks.total": "\(progress.chunksTotal)",
+                "eta.seconds": "\(Int(eta.rounded()))",
+            ]
+            for (key, value) in progress.counts { metadata["run.\(key)"] = "\(value)" }
+            logger.info("progress", metadata: metadata)
         }
     }
 

@@ -96,7 +96,7 @@ public struct MemberSeeder: Sendable {
         var random = SeedRandom(seed: seed, stream: UInt64(bitPattern: id))
         let day = 86_400.0
         // Registered within the last three years, more of them recently.
-        let ageDays = (1 - random.unit() * random.unit()) * 3 * 365 + 1
+        let ageDays = random.unit() * random.unit() * 3 * 365 + 1
         let registeredAt = asOf.addingTimeInterval(-ageDays * day + Double(random.below(86_400)))
         // A long tail of orders: a fifth never ordered, most a few times, a few very often.
         var orderCount = 0
