@@ -108,6 +108,9 @@ public struct IssueExecutor: JobExecutor {
     public func execute(chunk: Int, of plan: RunPlan, _ context: RunContext, in tx: Connection) throws -> RunCounts {
         let issuePlan = try Self.issuePlan(plan)
         let bounds = plan.chunks[chunk]
+        // A deleted list or SQL snapshot would make the segment match nobody: a resumed run would
+        // then "succeed" having silently skipped its remaining members.
+        if !issuePlan.segment.snapshots.isEmpty { try issuePlan.segment.verifySnapshots(connection: tx) }
         var counts: RunCounts = [:]
         counts["members_scanned"] = try tx.query(
             "SELECT count(*) FROM members WHERE id >= $1 AND id < $2", [bounds.lower, bounds.upper]
