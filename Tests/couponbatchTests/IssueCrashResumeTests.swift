@@ -20,11 +20,11 @@ import Testing
 
     static let scenarios = [
         Scenario(
-            name: "50k members on two workers, a pack of four",
+            name: "50k members on two workers in parallel, a pack of four",
             members: 50_000,
             templates: """
                 templates:
-                  - {key: cash, type: cash, off_fen: 1000, validity: {days: 7}, stock: 10000000, per_member: 5}
+                  - {key: cash, type: cash, off_fen: 1000, validity: {days: 7}, per_member: 5}
                   - {key: box, type: blindbox, choices: [{off_fen: 500, weight: 70}, {off_fen: 2000, weight: 25}, {off_fen: 10000, weight: 5}], validity: {days: 3}}
                   - {key: punch, type: punch, uses: 5, value_fen: 3000, validity: {days: 90}}
                 """,

@@ -77,13 +77,15 @@ import Testing
         #expect(try fixture.runRecord("weekly", at: "2026-11-30T02:00:00Z")?.counts["stock_exhausted"] == 300)
     }
 
-    /// Two jobs share one template; their runs start at the same moment, each on two workers.
-    @Test(arguments: 1...3)
-    func stockIsNeverExceededByTwoConcurrentRunsOfDifferentJobs(round: Int) throws {
+    /// Two jobs share one template; their runs start at the same moment, each on three workers.
+    /// With stock 3000 each run sees at its start that stock cannot cover it; with 7000 each
+    /// sees enough for itself, and the other run drains it while it runs.
+    @Test(arguments: [3000, 7000], 1...3)
+    func stockIsNeverExceededByTwoConcurrentRunsOfDifferentJobs(stock: Int64, round: Int) throws {
         let fixture = try IssueFixture(
             templates: """
                 templates:
-                  - {key: shared, type: cash, off_fen: 1000, validity: {days: 7}, stock: 3000}
+                  - {key: shared, type: cash, off_fen: 1000, validity: {days: 7}, stock: \(stock)}
                   - {key: other, type: gift, sku: TEA, value_fen: 800, validity: {days: 7}}
                 """,
             jobs: [
@@ -92,13 +94,13 @@ import Testing
             ])
         let members: Int64 = 4000
         try fixture.addMembers(1...Int(members))
-        let a = try fixture.start("job-a", ["--workers", "2"])
-        let b = try fixture.start("job-b", ["--workers", "2"])
+        let a = try fixture.start("job-a", ["--workers", "3"])
+        let b = try fixture.start("job-b", ["--workers", "3"])
         let results = [a.wait(), b.wait()]
         for result in results { #expect(result.status == 0, "\(result.stdout) \(result.stderr)") }
 
-        #expect(try fixture.int("SELECT issued FROM template_stock WHERE key = 'shared'") == 3000)
-        #expect(try fixture.int("SELECT count(*) FROM coupons WHERE template_key = 'shared'") == 3000)
+        #expect(try fixture.int("SELECT issued FROM template_stock WHERE key = 'shared'") == stock)
+        #expect(try fixture.int("SELECT count(*) FROM coupons WHERE template_key = 'shared'") == stock)
         // job-b's pack is all or none: its gifts match its shared coupons one for one.
         let runA = try #require(try fixture.runRecord("job-a"))
         let runB = try #require(try fixture.runRecord("job-b"))
@@ -109,8 +111,8 @@ import Testing
         #expect(runB.status == "succeeded")
         let servedA = runA.counts["members_issued"] ?? 0
         let servedB = runB.counts["members_issued"] ?? 0
-        #expect(servedA + servedB == 3000)
-        #expect((runA.counts["stock_exhausted"] ?? 0) + (runB.counts["stock_exhausted"] ?? 0) == 2 * members - 3000)
+        #expect(servedA + servedB == stock)
+        #expect((runA.counts["stock_exhausted"] ?? 0) + (runB.counts["stock_exhausted"] ?? 0) == 2 * members - stock)
         // Within each run, the members served are the lowest ids.
         #expect(try Self.servedMembers(fixture, run: runA.id) == Array(stride(from: 1, through: servedA, by: 1)))
         #expect(try Self.servedMembers(fixture, run: runB.id) == Array(stride(from: 1, through: servedB, by: 1)))

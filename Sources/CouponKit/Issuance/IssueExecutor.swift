@@ -22,21 +22,15 @@ public struct IssueExecutor: JobExecutor {
         let issuePlan = try makeIssuePlan(context, connection)
         let bounds = try connection.query("SELECT min(id) AS lo, max(id) AS hi FROM members").row(0)
         var chunks: [RunPlan.Chunk] = []
-        var memberSpan: Int64 = 0
         if let lo = try bounds.decodeIfPresent("lo", as: Int64.self), let hi = try bounds.decodeIfPresent("hi", as: Int64.self) {
             chunks = RunPlan.ranges(from: lo, to: hi + 1, size: Int64(action.chunkSize))
-            memberSpan = hi - lo + 1
         }
-        // When stock may run out, chunks go in member id order on one worker, so members are
-        // served in a stable order (lowest id first); otherwise chunks run in parallel.
-        var parallel = true
-        for line in issuePlan.arms.flatMap(\.lines) where line.finiteStock {
-            if let left = try TemplateCatalogStore.available(line.templateKey, connection),
-                left < memberSpan * Int64(line.quantity)
-            {
-                parallel = false
-            }
-        }
+        // When stock is finite it may run out, so chunks go in member id order on one worker and
+        // members are served lowest id first. Enough stock at the start is no promise: another
+        // run issuing the same template may drain it meanwhile, and a higher chunk committed in
+        // parallel would then have been served before a lower one. (Such a run issues at most
+        // its stock anyway.) Otherwise chunks run in parallel.
+        let parallel = !issuePlan.arms.flatMap(\.lines).contains(where: \.finiteStock)
         for warning in issuePlan.warnings { context.logger.warning("\(warning)") }
         let payload = String(decoding: try JSONEncoder().encode(issuePlan), as: UTF8.self)
         return RunPlan(chunks: chunks, payload: payload, parallel: parallel)
