@@ -151,4 +151,18 @@ import Testing
             """
         #expect(try fixture.text(digest) == reference.text(digest))
     }
+
+    @Test func theSameSlotKickedThreeTimesAtOnceIsOneRunAndOnePackPerMember() throws {
+        let s = Self.scenarios[0]
+        let fixture = try IssueFixture(templates: s.templates, jobs: [issueJob("crash", chunkSize: 1000, s.offer)])
+        try fixture.addMembers(1...20_000)
+        let processes = try (0..<3).map { _ in try fixture.start("crash", ["--workers", "2"]) }
+        let results = processes.map { $0.wait() }
+        // One ran it; the others found it running (75) or done (0).
+        #expect(results.filter { $0.stdout.contains("attempt 1: succeeded") }.count == 1, "\(results.map(\.stdout))")
+        #expect(results.allSatisfy { $0.status == 0 || $0.status == 75 })
+        #expect(try fixture.int("SELECT count(*) FROM job_runs") == 1)
+        #expect(try fixture.int("SELECT count(*) FROM coupons") == 20_000 * s.packSize)
+        #expect(try fixture.int("SELECT count(DISTINCT member_id) FROM coupons") == 20_000)
+    }
 }
