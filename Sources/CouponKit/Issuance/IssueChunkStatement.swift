@@ -45,10 +45,14 @@ struct IssueChunkStatement {
                     """)
             }
             if let days = line.reissueAfterDays {
+                // A scalar subquery, probed per member through the member_id index: as NOT EXISTS
+                // the planner may turn it into an anti join over all of the template's coupons,
+                // re-scanned per member while the statistics still think the table is small.
                 conditions.append(
                     """
-                    NOT EXISTS (SELECT 1 FROM coupons c WHERE c.member_id = m.id AND c.template_key = \(p.add(line.templateKey)) \
-                    AND c.issued_at > \(p.add(plan.issuedAt))::timestamptz - make_interval(days => \(p.add(days))))
+                    coalesce((SELECT max(c.issued_at) FROM coupons c WHERE c.member_id = m.id \
+                    AND c.template_key = \(p.add(line.templateKey))), '-infinity') \
+                    <= \(p.add(plan.issuedAt))::timestamptz - make_interval(days => \(p.add(days)))
                     """)
             }
         }
