@@ -64,6 +64,14 @@ import Testing
             startDelayDays: 1, issuedAt: "2026-03-07T22:00:00-05:00", validFrom: "2026-03-08T00:00:00-05:00",
             expiresAt: "2026-03-09T00:00:00-04:00"),
         Case(
+            name: "where a day starts at 01:00 (Santiago skips midnight), it ends when the next day starts",
+            zone: "America/Santiago", validity: .days(1), startDelayDays: 0, issuedAt: "2026-09-05T10:00:00-04:00",
+            validFrom: "2026-09-05T10:00:00-04:00", expiresAt: "2026-09-06T01:00:00-03:00"),
+        Case(
+            name: "a start delay onto a day without a midnight starts at its first instant", zone: "America/Santiago",
+            validity: .days(2), startDelayDays: 1, issuedAt: "2026-09-05T10:00:00-04:00",
+            validFrom: "2026-09-06T01:00:00-03:00", expiresAt: "2026-09-08T00:00:00-03:00"),
+        Case(
             name: "a fixed window issued before it opens starts at its first local midnight", zone: "Asia/Shanghai",
             validity: .window(from: day("2026-12-01"), until: day("2026-12-31")), startDelayDays: 0,
             issuedAt: "2026-11-20T10:00:00+08:00", validFrom: "2026-12-01T00:00:00+08:00",
