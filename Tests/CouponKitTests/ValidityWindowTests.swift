@@ -36,7 +36,8 @@ import Testing
             startDelayDays: 0, issuedAt: "2026-01-31T20:00:00Z", validFrom: "2026-01-31T20:00:00Z",
             expiresAt: "2026-02-02T00:00:00+08:00"),
         Case(
-            name: "7 days issued on Dec 28 cross the year", zone: "Asia/Shanghai", validity: .days(7), startDelayDays: 0,
+            name: "7 days issued on Dec 28 cross the year", zone: "Asia/Shanghai", validity: .days(7),
+            startDelayDays: 0,
             issuedAt: "2026-12-28T09:00:00+08:00", validFrom: "2026-12-28T09:00:00+08:00",
             expiresAt: "2027-01-04T00:00:00+08:00"),
         Case(

@@ -63,7 +63,8 @@ import Testing
         #expect(Set(try fixture.ints("SELECT count(*) FROM coupons WHERE arm = 'long' GROUP BY member_id")) == [2])
         #expect(
             try fixture.int(
-                "SELECT count(*) FROM issue_holdouts h JOIN coupons c ON c.member_id = h.member_id WHERE h.run_id = $1", [run.id])
+                "SELECT count(*) FROM issue_holdouts h JOIN coupons c ON c.member_id = h.member_id WHERE h.run_id = $1",
+                [run.id])
                 == 0)
         #expect(run.counts["holdout_members"] == sizes["control"])
         #expect(run.counts["arm.short.members"] == sizes["short"])
@@ -81,11 +82,14 @@ import Testing
             #expect(result.status == 0, "\(result.stderr)")
         }
         // Kicking an existing slot again is the same run: nothing new is written.
-        let before = try fixture.int("SELECT count(*) FROM coupons") + fixture.int("SELECT count(*) FROM issue_holdouts")
+        let before =
+            try fixture.int("SELECT count(*) FROM coupons") + fixture.int("SELECT count(*) FROM issue_holdouts")
         let again = try fixture.run("recall", at: slots[0])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stdout.contains("already exists"))
-        #expect(try fixture.int("SELECT count(*) FROM coupons") + fixture.int("SELECT count(*) FROM issue_holdouts") == before)
+        #expect(
+            try fixture.int("SELECT count(*) FROM coupons") + fixture.int("SELECT count(*) FROM issue_holdouts")
+                == before)
 
         let first = try Self.arms(fixture, run: try #require(try fixture.runRecord("recall", at: slots[0])).id)
         let second = try Self.arms(fixture, run: try #require(try fixture.runRecord("recall", at: slots[1])).id)

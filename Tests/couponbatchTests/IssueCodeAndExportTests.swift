@@ -83,8 +83,10 @@ import Testing
             FROM coupons c JOIN members m ON m.id = c.member_id WHERE c.run_id = $1 ORDER BY c.id
             """, [run])
         let expected = stored.map { row in
-            [row["id"], row["member_id"], row["openid"], row["template_key"], row["template_version"], row["arm"],
-                row["face_value_fen"], row["valid_from"], row["expires_at"], row["status"]].map { $0 ?? "?" }
+            [
+                row["id"], row["member_id"], row["openid"], row["template_key"], row["template_version"], row["arm"],
+                row["face_value_fen"], row["valid_from"], row["expires_at"], row["status"],
+            ].map { $0 ?? "?" }
         }
         let exported = records.map { fields in fields.enumerated().filter { $0.offset != 1 }.map(\.element) }
         #expect(exported == expected)
@@ -135,7 +137,9 @@ import Testing
             #expect(result.stdout.contains("valid: coupon \(id) "), "\(result.stdout)")
             #expect(result.stdout.contains("member \(member),"), "\(result.stdout)")
             // As typed by a person: lower case, no dashes.
-            let typed = try fixture.command(["codes", "verify", code.lowercased().replacingOccurrences(of: "-", with: "")])
+            let typed = try fixture.command([
+                "codes", "verify", code.lowercased().replacingOccurrences(of: "-", with: ""),
+            ])
             #expect(typed.status == 0)
             #expect(typed.stdout.contains("valid: coupon \(id) "))
         }
@@ -169,7 +173,9 @@ import Testing
             #expect(result.status == 65, "\(code) was accepted: \(result.stdout)")
             #expect(!result.stdout.contains("valid"))
         }
-        for malformed in ["", "ABCD", "7K3Q-M9XD-2VHA-PT4E-W8R", "7K3Q-M9XD-2VHA-PT4E-W8RNX", "7K3Q-M9XD-2VHA-PT4E-W8R!"] {
+        for malformed in [
+            "", "ABCD", "7K3Q-M9XD-2VHA-PT4E-W8R", "7K3Q-M9XD-2VHA-PT4E-W8RNX", "7K3Q-M9XD-2VHA-PT4E-W8R!",
+        ] {
             let result = try fixture.command(["codes", "verify", malformed])
             #expect(result.status == 65, "\(malformed)")
             #expect(result.stderr.contains("not a coupon code"))
@@ -216,7 +222,8 @@ import Testing
         for arguments in [["codes", "verify", code], ["coupons", "export", "--run", "\(run)"]] {
             let result = try fixture.command(arguments, environment: environment)
             #expect(result.status == 78, "\(arguments[0]): \(result.stderr)")
-            #expect(result.stderr.contains("COUPONBATCH_CODE_SECRET"), "the message names the variable: \(result.stderr)")
+            #expect(
+                result.stderr.contains("COUPONBATCH_CODE_SECRET"), "the message names the variable: \(result.stderr)")
             #expect(result.stdout.isEmpty)
             for secret in c.environment.values where !secret.isEmpty && !secret.hasPrefix("/") {
                 #expect(!result.stderr.contains(secret))
@@ -247,7 +254,8 @@ import Testing
             outputs.append(try fixture.command(arguments, environment: environment))
         }
         let unreachable = try Couponbatch.run(
-            ["codes", "verify", code, "--database-url", "postgresql://couponbatch@127.0.0.1:1/none"], environment: environment)
+            ["codes", "verify", code, "--database-url", "postgresql://couponbatch@127.0.0.1:1/none"],
+            environment: environment)
         outputs.append(unreachable)
         #expect(outputs[0].status == 0, "\(outputs[0].stderr)")
         #expect(outputs[6].status == 0)
@@ -260,7 +268,8 @@ import Testing
         }
         #expect(
             try fixture.int(
-                "SELECT count(*) FROM job_runs WHERE checkpoint::text LIKE '%9f3b7c1e%' OR counts::text LIKE '%9f3b7c1e%' OR error LIKE '%9f3b7c1e%'")
+                "SELECT count(*) FROM job_runs WHERE checkpoint::text LIKE '%9f3b7c1e%' OR counts::text LIKE '%9f3b7c1e%' OR error LIKE '%9f3b7c1e%'"
+            )
                 == 0)
     }
 }

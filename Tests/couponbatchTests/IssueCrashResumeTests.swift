@@ -59,7 +59,8 @@ import Testing
     /// Checked after every kill: only whole packs, and stock and counts match the rows exactly.
     static func checkConsistent(_ fixture: IssueFixture, _ s: Scenario, _ context: String) throws {
         #expect(
-            try fixture.int("SELECT count(*) FROM (SELECT member_id FROM coupons GROUP BY 1 HAVING count(*) <> $1) p", [s.packSize])
+            try fixture.int(
+                "SELECT count(*) FROM (SELECT member_id FROM coupons GROUP BY 1 HAVING count(*) <> $1) p", [s.packSize])
                 == 0, "partial packs \(context)")
         #expect(
             try fixture.int(
@@ -73,7 +74,9 @@ import Testing
         }
         if s.served != nil {
             let members = try fixture.int("SELECT count(DISTINCT member_id) FROM coupons")
-            #expect(try fixture.int("SELECT coalesce(max(member_id), 0) FROM coupons") == members, "not a prefix \(context)")
+            #expect(
+                try fixture.int("SELECT coalesce(max(member_id), 0) FROM coupons") == members, "not a prefix \(context)"
+            )
         }
     }
 
@@ -136,7 +139,9 @@ import Testing
         #expect(run.counts["stock_exhausted"] ?? 0 == Int64(s.members) - served)
         // The run was really interrupted and resumed: its chunks were committed by several attempts.
         #expect(try fixture.int("SELECT count(DISTINCT attempt) FROM run_chunks WHERE run_id = $1", [run.id]) >= 2)
-        #expect(try fixture.int("SELECT count(*) FROM run_chunks WHERE run_id = $1", [run.id]) == Int64((s.members + 999) / 1000))
+        #expect(
+            try fixture.int("SELECT count(*) FROM run_chunks WHERE run_id = $1", [run.id])
+                == Int64((s.members + 999) / 1000))
 
         // Blind box draws (and everything else) match a run that was never interrupted.
         let reference = try IssueFixture(templates: s.templates, jobs: [issueJob("crash", chunkSize: 1000, s.offer)])

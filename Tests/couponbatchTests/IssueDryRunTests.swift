@@ -24,7 +24,9 @@ import Testing
     /// Row counts of every table a run writes to.
     static func footprint(_ fixture: IssueFixture) throws -> [String: Int64] {
         var counts: [String: Int64] = [:]
-        for table in ["coupons", "job_runs", "run_chunks", "coupon_templates", "template_stock", "issue_holdouts", "job_state"] {
+        for table in [
+            "coupons", "job_runs", "run_chunks", "coupon_templates", "template_stock", "issue_holdouts", "job_state",
+        ] {
             counts[table] = try fixture.int("SELECT count(*) FROM \(table)")
         }
         counts["stock_issued"] = try fixture.int("SELECT coalesce(sum(issued), 0)::bigint FROM template_stock")
@@ -105,7 +107,9 @@ import Testing
         let result = try fixture.run("trial", ["--dry-run"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("nothing written"))
-        for label in ["arm a: scarce v1", "arm b: plenty v1", "arm b: free v1", "arm control (holdout)", "sample members"] {
+        for label in [
+            "arm a: scarce v1", "arm b: plenty v1", "arm b: free v1", "arm control (holdout)", "sample members",
+        ] {
             #expect(result.stdout.contains(label), "\(label) missing from \(result.stdout)")
         }
         #expect(try fixture.int("SELECT count(*) FROM job_runs") == 0)
@@ -128,7 +132,8 @@ import Testing
         let a = try #require(Self.leadingNumber(report.value("arm a: shared v1")))
         let b = try #require(Self.leadingNumber(report.value("arm b: shared v1")))
         #expect(a + b == 300)
-        #expect(report.value("arm a: shared v1")?.contains(a <= 200 ? "stock 200 suffices" : "SHORT by \(a - 200)") == true)
+        #expect(
+            report.value("arm a: shared v1")?.contains(a <= 200 ? "stock 200 suffices" : "SHORT by \(a - 200)") == true)
         #expect(report.value("arm b: shared v1")?.contains("stock 200 is SHORT by 100") == true)
     }
 

@@ -51,13 +51,17 @@ final class IssueFixture {
     var baseArguments: [String] { ["--jobs-dir", jobsDir, "--database-url", db.url] }
 
     /// `couponbatch run JOB --at SLOT …`.
-    func run(_ job: String, at slot: String = IssueFixture.slot, _ extra: [String] = [], environment: [String: String] = [:])
+    func run(
+        _ job: String, at slot: String = IssueFixture.slot, _ extra: [String] = [], environment: [String: String] = [:]
+    )
         throws -> CommandResult
     {
         try Couponbatch.run(["run", job, "--at", slot] + extra + baseArguments, environment: environment)
     }
 
-    func start(_ job: String, at slot: String = IssueFixture.slot, _ extra: [String] = [], environment: [String: String] = [:])
+    func start(
+        _ job: String, at slot: String = IssueFixture.slot, _ extra: [String] = [], environment: [String: String] = [:]
+    )
         throws -> RunningCommand
     {
         try Couponbatch.start(["run", job, "--at", slot] + extra + baseArguments, environment: environment)
@@ -96,10 +100,13 @@ final class IssueFixture {
     }
 
     /// The run of `job` at `slot`: (id, status, counts).
-    func runRecord(_ job: String, at slot: String = IssueFixture.slot) throws -> (id: Int64, status: String, counts: [String: Int64])? {
+    func runRecord(_ job: String, at slot: String = IssueFixture.slot) throws -> (
+        id: Int64, status: String, counts: [String: Int64]
+    )? {
         guard
             let row = try connection.query(
-                "SELECT id, status, counts::text AS counts FROM job_runs WHERE job = $1 AND slot = $2::timestamptz", [job, slot]
+                "SELECT id, status, counts::text AS counts FROM job_runs WHERE job = $1 AND slot = $2::timestamptz",
+                [job, slot]
             ).first
         else { return nil }
         let countsText: String = try row.decode("counts")

@@ -45,7 +45,8 @@ import Testing
 
     @Test func reissueIsAllowedAgainOnlyOnceTheIntervalHasPassed() throws {
         let fixture = try IssueFixture(
-            templates: "templates:\n  - {key: recall, type: cash, off_fen: 500, validity: {days: 3}, reissue_after_days: 7}",
+            templates:
+                "templates:\n  - {key: recall, type: cash, off_fen: 500, validity: {days: 3}, reissue_after_days: 7}",
             jobs: [issueJob("recall", "coupons:\n  - {template: recall}")])
         try fixture.addMembers(1...120)
         let slots = [
@@ -67,16 +68,23 @@ import Testing
 
     @Test func theCapCountsCouponsFromEveryJobOfTheTemplate() throws {
         let fixture = try IssueFixture(
-            templates: "templates:\n  - {key: once, type: cash, off_fen: 500, validity: {days: 3}, per_member: 1, reissue_after_days: 30}",
-            jobs: [issueJob("job-a", "coupons:\n  - {template: once}"), issueJob("job-b", "coupons:\n  - {template: once}")])
+            templates:
+                "templates:\n  - {key: once, type: cash, off_fen: 500, validity: {days: 3}, per_member: 1, reissue_after_days: 30}",
+            jobs: [
+                issueJob("job-a", "coupons:\n  - {template: once}"),
+                issueJob("job-b", "coupons:\n  - {template: once}"),
+            ])
         try fixture.addMembers(1...200)
         #expect(try fixture.run("job-a", at: "2026-11-01T02:00:00Z").status == 0)
         try fixture.addMembers(201...260)
         #expect(try fixture.run("job-b", at: "2026-11-02T02:00:00Z").status == 0)
         #expect(Set(try fixture.couponsPerMember(template: "once").values) == [1])
         #expect(try fixture.runRecord("job-b", at: "2026-11-02T02:00:00Z")?.counts["members_issued"] == 60)
-        #expect(try fixture.ints("SELECT DISTINCT member_id FROM coupons c JOIN job_runs r ON r.id = c.run_id WHERE r.job = 'job-b' ORDER BY 1")
-            == Array(201...260))
+        #expect(
+            try fixture.ints(
+                "SELECT DISTINCT member_id FROM coupons c JOIN job_runs r ON r.id = c.run_id WHERE r.job = 'job-b' ORDER BY 1"
+            )
+                == Array(201...260))
     }
 
     /// Two jobs issue `per_member: 1` and `reissue_after_days` templates at the same moment: no
@@ -91,8 +99,11 @@ import Testing
                   - {key: monthly, type: cash, off_fen: 500, validity: {days: 3}, reissue_after_days: 30}
                 """,
             jobs: [
-                issueJob("job-a", "coupons:\n  - {template: once}\n  - {template: once-stocked}\n  - {template: monthly}"),
-                issueJob("job-b", chunkSize: 700, "coupons:\n  - {template: monthly}\n  - {template: once-stocked}\n  - {template: once}"),
+                issueJob(
+                    "job-a", "coupons:\n  - {template: once}\n  - {template: once-stocked}\n  - {template: monthly}"),
+                issueJob(
+                    "job-b", chunkSize: 700,
+                    "coupons:\n  - {template: monthly}\n  - {template: once-stocked}\n  - {template: once}"),
             ])
         try fixture.addMembers(1...6000)
         let a = try fixture.start("job-a", ["--workers", "2"])

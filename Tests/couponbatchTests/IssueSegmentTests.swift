@@ -26,7 +26,8 @@ import Testing
             """, [Int64(count)])
     }
 
-    static let vipSegment = "{all: [{tier: [gold, platinum]}, {total_spend_fen: {min: 50000}}, {not: {tags_any: [blocked]}}]}"
+    static let vipSegment =
+        "{all: [{tier: [gold, platinum]}, {total_spend_fen: {min: 50000}}, {not: {tags_any: [blocked]}}]}"
     /// The same members, by SQL written independently of the segment compiler.
     static let vipMembers =
         "SELECT id FROM members WHERE tier IN ('gold', 'platinum') AND total_spend_fen >= 50000 AND NOT tags @> ARRAY['blocked'] ORDER BY id"
@@ -49,7 +50,8 @@ import Testing
 
     @Test func armsAndHoldoutsCoverExactlyTheSegment() throws {
         let fixture = try IssueFixture(
-            templates: "templates:\n  - {key: a, type: cash, off_fen: 100, validity: {days: 7}}\n  - {key: b, type: cash, off_fen: 200, validity: {days: 7}}",
+            templates:
+                "templates:\n  - {key: a, type: cash, off_fen: 100, validity: {days: 7}}\n  - {key: b, type: cash, off_fen: 200, validity: {days: 7}}",
             jobs: [
                 issueJob(
                     "ab", segment: Self.vipSegment,
@@ -108,7 +110,8 @@ import Testing
                     "coupons:\n  - {template: t}")
             ])
         try fixture.addMembers(1...40_000)
-        _ = try fixture.int("WITH u AS (UPDATE members SET tags = ARRAY['vip'] WHERE id % 3 = 0 RETURNING 1) SELECT count(*) FROM u")
+        _ = try fixture.int(
+            "WITH u AS (UPDATE members SET tags = ARRAY['vip'] WHERE id % 3 = 0 RETURNING 1) SELECT count(*) FROM u")
         let original = try fixture.ints("SELECT id FROM members WHERE 'vip' = ANY(tags) ORDER BY id")
         let arguments = ["--workers", "1", "--lease-seconds", "1"]
 
@@ -121,7 +124,8 @@ import Testing
 
         // Now everyone else is the "vip".
         _ = try fixture.int(
-            "WITH u AS (UPDATE members SET tags = CASE WHEN id % 3 = 0 THEN ARRAY[]::text[] ELSE ARRAY['vip'] END RETURNING 1) SELECT count(*) FROM u")
+            "WITH u AS (UPDATE members SET tags = CASE WHEN id % 3 = 0 THEN ARRAY[]::text[] ELSE ARRAY['vip'] END RETURNING 1) SELECT count(*) FROM u"
+        )
         var resumed: CommandResult?
         for _ in 0..<40 where resumed?.status != 0 {
             usleep(300_000)

@@ -32,9 +32,10 @@ import Testing
         #expect(Set(packSizes) == [4])
         #expect(try Self.servedMembers(fixture, run: 1) == Array(1...250))
         let stock = try fixture.rows("SELECT key, stock, issued FROM template_stock ORDER BY key")
-        #expect(stock.map { [$0["key"], $0["stock"], $0["issued"]] } == [
-            ["big", "100000", "250"], ["free", nil, "250"], ["scarce", "501", "500"],
-        ])
+        #expect(
+            stock.map { [$0["key"], $0["stock"], $0["issued"]] } == [
+                ["big", "100000", "250"], ["free", nil, "250"], ["scarce", "501", "500"],
+            ])
         let run = try #require(try fixture.runRecord("starter"))
         #expect(run.status == "succeeded")
         #expect(run.counts["stock_exhausted"] == 350)
@@ -69,11 +70,13 @@ import Testing
             jobs: [issueJob("weekly", "coupons:\n  - {template: s}")])
         try fixture.addMembers(1...300)
         #expect(try fixture.run("weekly", at: "2026-11-23T02:00:00Z").status == 0)
-        try fixture.writeTemplates("templates:\n  - {key: s, type: cash, off_fen: 500, validity: {days: 3}, stock: 100}")
+        try fixture.writeTemplates(
+            "templates:\n  - {key: s, type: cash, off_fen: 500, validity: {days: 3}, stock: 100}")
         let second = try fixture.run("weekly", at: "2026-11-30T02:00:00Z")
         #expect(second.status == 0, "\(second.stderr)")
         #expect(try fixture.int("SELECT count(*) FROM coupons") == 300)
-        #expect(try fixture.rows("SELECT stock, issued FROM template_stock").first == ["stock": "300", "issued": "300"])
+        #expect(
+            try fixture.rows("SELECT stock, issued FROM template_stock").first == ["stock": "300", "issued": "300"])
         #expect(try fixture.runRecord("weekly", at: "2026-11-30T02:00:00Z")?.counts["stock_exhausted"] == 300)
     }
 

@@ -17,7 +17,8 @@ import Testing
     static let cases: [TypeCase] = [
         TypeCase(type: "cash", fields: "off_fen: 1000", faceValueFen: 1000, usesLeft: nil),
         TypeCase(
-            type: "threshold", fields: "tiers: [{min_spend_fen: 10000, off_fen: 2000}, {min_spend_fen: 20000, off_fen: 5000}]",
+            type: "threshold",
+            fields: "tiers: [{min_spend_fen: 10000, off_fen: 2000}, {min_spend_fen: 20000, off_fen: 5000}]",
             faceValueFen: 5000, usesLeft: nil),
         TypeCase(type: "discount", fields: "percent_off: 15\n    max_off_fen: 3000", faceValueFen: 3000, usesLeft: nil),
         TypeCase(type: "gift", fields: "sku: COFFEE-LATTE-M\n    value_fen: 2800", faceValueFen: 2800, usesLeft: nil),
@@ -56,7 +57,8 @@ import Testing
         } else {
             #expect(rows["no_uses"] == "250")
         }
-        let stored = try fixture.rows("SELECT type, face_value_fen FROM coupon_templates WHERE key = 't' AND version = 1")
+        let stored = try fixture.rows(
+            "SELECT type, face_value_fen FROM coupon_templates WHERE key = 't' AND version = 1")
         #expect(stored.first?["type"] == c.type)
         #expect(stored.first?["face_value_fen"] == "\(c.faceValueFen)")
         #expect(try fixture.runRecord("types")?.counts["face_value_fen"] == 250 * c.faceValueFen)
@@ -72,7 +74,8 @@ import Testing
 
     @Test func blindBoxValuesAreOnlyTheChoicesInProportionToTheirWeights() throws {
         let fixture = try IssueFixture(
-            templates: Self.blindBoxTemplates, jobs: [issueJob("boxes", chunkSize: 5000, "coupons:\n  - {template: box}")])
+            templates: Self.blindBoxTemplates,
+            jobs: [issueJob("boxes", chunkSize: 5000, "coupons:\n  - {template: box}")])
         let members: Int64 = 20_000
         try fixture.addMembers(1...Int(members))
         let result = try fixture.run("boxes")
@@ -101,7 +104,8 @@ import Testing
         let first = try IssueFixture(
             templates: Self.blindBoxTemplates, jobs: [issueJob("boxes", "coupons:\n  - {template: box}")])
         let second = try IssueFixture(
-            templates: Self.blindBoxTemplates, jobs: [issueJob("boxes", chunkSize: 700, "coupons:\n  - {template: box}")])
+            templates: Self.blindBoxTemplates,
+            jobs: [issueJob("boxes", chunkSize: 700, "coupons:\n  - {template: box}")])
         for fixture in [first, second] {
             try fixture.addMembers(1...2000)
             let result = try fixture.run("boxes", ["--workers", "3"])
@@ -122,7 +126,9 @@ import Testing
                 """,
             jobs: [
                 issueJob(
-                    "combo", "coupons:\n  - {template: cash, quantity: 2}\n  - {template: punch}\n  - {template: box, quantity: 2}")
+                    "combo",
+                    "coupons:\n  - {template: cash, quantity: 2}\n  - {template: punch}\n  - {template: box, quantity: 2}"
+                )
             ])
         try fixture.addMembers(1...300)
         let result = try fixture.run("combo")
@@ -135,8 +141,12 @@ import Testing
         #expect(shapes.allSatisfy { $0["shape"] == "1cash,2cash,3punch,4box,5box" })
         #expect(shapes.count == 300)
         #expect(try fixture.int("SELECT count(*) FROM coupons WHERE template_key = 'punch' AND uses_left = 3") == 300)
-        #expect(try fixture.int("SELECT count(*) FROM coupons WHERE template_key = 'box' AND face_value_fen NOT IN (100, 200)") == 0)
-        #expect(try fixture.int("SELECT count(*) FROM coupons WHERE template_key <> 'punch' AND uses_left IS NOT NULL") == 0)
+        #expect(
+            try fixture.int(
+                "SELECT count(*) FROM coupons WHERE template_key = 'box' AND face_value_fen NOT IN (100, 200)") == 0)
+        #expect(
+            try fixture.int("SELECT count(*) FROM coupons WHERE template_key <> 'punch' AND uses_left IS NOT NULL") == 0
+        )
         let counts = try #require(try fixture.runRecord("combo")).counts
         #expect(counts["coupons_issued"] == 1500)
         #expect(counts["members_issued"] == 300)

@@ -18,7 +18,8 @@ import Testing
             jobs: [
                 issueJob(
                     "validity",
-                    "coupons:\n  - {template: sh30}\n  - {template: ny3}\n  - {template: delayed}\n  - {template: window}")
+                    "coupons:\n  - {template: sh30}\n  - {template: ny3}\n  - {template: delayed}\n  - {template: window}"
+                )
             ])
         try fixture.addMembers(1...3)
         // 10:00 on Mar 7 in New York (EST), 23:00 the same day in Shanghai.
@@ -43,7 +44,9 @@ import Testing
         // New York: issued Mar 7 10:00 EST; 3 days Mar 7, 8 (DST starts), 9; ends at EDT midnight.
         #expect(byKey["ny3"]?["valid_from"] == "2026-03-07 10:00")
         #expect(byKey["ny3"]?["expires_at"] == "2026-03-10 00:00")
-        #expect(try fixture.text("SELECT min(expires_at)::text FROM coupons WHERE template_key = 'ny3'") == "2026-03-10 04:00:00+00")
+        #expect(
+            try fixture.text("SELECT min(expires_at)::text FROM coupons WHERE template_key = 'ny3'")
+                == "2026-03-10 04:00:00+00")
         // Start delay 2: valid from Mar 9 00:00, 7 days through Mar 15.
         #expect(byKey["delayed"]?["valid_from"] == "2026-03-09 00:00")
         #expect(byKey["delayed"]?["expires_at"] == "2026-03-16 00:00")
@@ -59,7 +62,8 @@ import Testing
 
     @Test func aFixedWindowThatHasEndedIssuesNothing() throws {
         let fixture = try IssueFixture(
-            templates: "templates:\n  - {key: past, type: cash, off_fen: 100, validity: {from: 2026-10-01, until: 2026-10-31}}",
+            templates:
+                "templates:\n  - {key: past, type: cash, off_fen: 100, validity: {from: 2026-10-01, until: 2026-10-31}}",
             jobs: [issueJob("late", "coupons:\n  - {template: past}")])
         try fixture.addMembers(1...10)
         let result = try fixture.run("late", at: "2026-11-01T00:00:00+08:00")
@@ -78,7 +82,8 @@ import Testing
         """
 
     @Test func anEditedTemplateBecomesANewVersionAndIssuedCouponsKeepTheirs() throws {
-        let fixture = try IssueFixture(templates: Self.original, jobs: [issueJob("vip", "coupons:\n  - {template: vip}")])
+        let fixture = try IssueFixture(
+            templates: Self.original, jobs: [issueJob("vip", "coupons:\n  - {template: vip}")])
         try fixture.addMembers(1...100)
         #expect(try fixture.run("vip", at: "2026-11-01T01:00:00Z").status == 0)
         // Unchanged: the same version again.
@@ -87,25 +92,34 @@ import Testing
         let third = try fixture.run("vip", at: "2026-11-15T01:00:00Z")
         #expect(third.status == 0, "\(third.stderr)")
 
-        let versions = try fixture.rows("SELECT version, face_value_fen, spec->'validity'->>'days' AS days FROM coupon_templates ORDER BY version")
-        #expect(versions.map { [$0["version"], $0["face_value_fen"], $0["days"]] } == [["1", "30000", "7"], ["2", "40000", "14"]])
+        let versions = try fixture.rows(
+            "SELECT version, face_value_fen, spec->'validity'->>'days' AS days FROM coupon_templates ORDER BY version")
+        #expect(
+            versions.map { [$0["version"], $0["face_value_fen"], $0["days"]] } == [
+                ["1", "30000", "7"], ["2", "40000", "14"],
+            ])
         let issued = try fixture.rows(
             """
             SELECT r.slot::date::text AS day, c.template_version AS version, min(c.face_value_fen) AS face,
                    max(c.expires_at - c.issued_at) > interval '7 days' AS long, count(*) AS n
             FROM coupons c JOIN job_runs r ON r.id = c.run_id GROUP BY 1, 2 ORDER BY 1
             """)
-        #expect(issued.map { [$0["day"], $0["version"], $0["face"], $0["long"], $0["n"]] } == [
-            ["2026-11-01", "1", "30000", "f", "100"],
-            ["2026-11-08", "1", "30000", "f", "100"],
-            ["2026-11-15", "2", "40000", "t", "100"],
-        ])
+        #expect(
+            issued.map { [$0["day"], $0["version"], $0["face"], $0["long"], $0["n"]] } == [
+                ["2026-11-01", "1", "30000", "f", "100"],
+                ["2026-11-08", "1", "30000", "f", "100"],
+                ["2026-11-15", "2", "40000", "t", "100"],
+            ])
         // Stock is per key, across versions.
-        #expect(try fixture.rows("SELECT stock, issued FROM template_stock WHERE key = 'vip'").first == ["stock": "1000", "issued": "300"])
+        #expect(
+            try fixture.rows("SELECT stock, issued FROM template_stock WHERE key = 'vip'").first == [
+                "stock": "1000", "issued": "300",
+            ])
     }
 
     @Test func editingBackToAnEarlierDefinitionReusesItsVersion() throws {
-        let fixture = try IssueFixture(templates: Self.original, jobs: [issueJob("vip", "coupons:\n  - {template: vip}")])
+        let fixture = try IssueFixture(
+            templates: Self.original, jobs: [issueJob("vip", "coupons:\n  - {template: vip}")])
         try fixture.addMembers(1...10)
         #expect(try fixture.run("vip", at: "2026-11-01T01:00:00Z").status == 0)
         try fixture.writeTemplates(Self.edited)
@@ -113,10 +127,15 @@ import Testing
         try fixture.writeTemplates(Self.original)
         #expect(try fixture.run("vip", at: "2026-11-15T01:00:00Z").status == 0)
         #expect(try fixture.int("SELECT count(*) FROM coupon_templates") == 2)
-        #expect(try fixture.ints("SELECT DISTINCT template_version FROM coupons c JOIN job_runs r ON r.id = c.run_id ORDER BY 1") == [1, 2])
+        #expect(
+            try fixture.ints(
+                "SELECT DISTINCT template_version FROM coupons c JOIN job_runs r ON r.id = c.run_id ORDER BY 1") == [
+                    1, 2,
+                ])
         #expect(
             try fixture.int(
-                "SELECT template_version FROM coupons c JOIN job_runs r ON r.id = c.run_id WHERE r.slot = '2026-11-15T01:00:00Z' LIMIT 1")
+                "SELECT template_version FROM coupons c JOIN job_runs r ON r.id = c.run_id WHERE r.slot = '2026-11-15T01:00:00Z' LIMIT 1"
+            )
                 == 1)
     }
 }
