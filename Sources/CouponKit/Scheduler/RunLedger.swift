@@ -121,11 +121,17 @@ public struct RunLedger: Sendable {
                 LIMIT 16
                 FOR UPDATE SKIP LOCKED
                 """, [jobs, onlyRun])
+            // The job locks of every forbid job among the candidates, in one global order: taken
+            // one by one in slot order, two runners could each hold one and wait for the other's.
+            let forbidJobs = Set(try candidates.rows.map { try $0.decode("job", as: String.self) })
+                .filter(forbidOverlap.contains)
+            for key in forbidJobs.map(Self.lockKey).sorted() {
+                try tx.advisoryTransactionLock(key)
+            }
             for candidate in candidates.rows {
                 let id: Int64 = try candidate.decode("id")
                 let job: String = try candidate.decode("job")
                 if forbidOverlap.contains(job) {
-                    try tx.advisoryTransactionLock(Self.lockKey(job))
                     let blocked = try tx.query(
                         """
                         SELECT 1 FROM job_runs o
