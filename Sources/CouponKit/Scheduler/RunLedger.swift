@@ -102,10 +102,10 @@ public struct RunLedger: Sendable {
 
     // MARK: - Taking runs
 
-    /// Takes the next startable run among `jobs`: a pending one whose time has come, or a
-    /// running one whose lease lapsed (its runner died). The attempt goes up by one; that is the
-    /// new fencing token. For jobs in `forbidOverlap`, a run starts only when no other run of
-    /// the job is running, oldest slot first.
+    /// Takes the next startable run among `jobs`: a pending one whose time has come (and whose
+    /// job is not paused, unless it was started by hand), or a running one whose lease lapsed
+    /// (its runner died). The attempt goes up by one; that is the new fencing token. For jobs in
+    /// `forbidOverlap`, a run starts only when no other run of the job is running, oldest slot first.
     public func takeNext(jobs: [String], forbidOverlap: [String], onlyRun: Int64? = nil, _ connection: Connection)
         throws -> ClaimedRun?
     {
@@ -117,6 +117,9 @@ public struct RunLedger: Sendable {
                   AND ($2::bigint IS NULL OR r.id = $2)
                   AND ((r.status = 'running' AND r.lease_until < now())
                     OR (r.status = 'pending' AND coalesce(r.not_before, '-infinity') <= now()))
+                  -- A paused job starts none of its scheduled runs (retries, queued catch-ups).
+                  AND NOT (r.status = 'pending' AND r.trigger <> 'manual'
+                    AND EXISTS (SELECT 1 FROM job_state s WHERE s.job = r.job AND s.paused))
                 ORDER BY r.slot, r.id
                 LIMIT 16
                 FOR UPDATE SKIP LOCKED
