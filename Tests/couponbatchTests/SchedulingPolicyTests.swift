@@ -209,4 +209,34 @@ struct SchedulingPolicyTests {
         #expect(row.error == "timed out after 1s")
         #expect(row.chunkRows >= 1 && row.chunkRows < 20)
     }
+
+    @Test func aRetryOfATimedOutRunGetsTheWholeTimeoutAgain() throws {
+        let fixture = try EngineFixture(jobs: [
+            "slow.yaml": """
+            name: slow
+            kind: noop
+            schedule: "0 * * * *"
+            timezone: UTC
+            chunks: 30
+            sleep_ms: 300
+            timeout: 1s
+            retry: {attempts: 2, backoff: 2s}
+            """
+        ])
+        let first = try Self.tick(fixture, "2026-01-05T00:00:00Z", ["--workers", "1"])
+        #expect(first.status == 1, "\(first.transcript)")
+        #expect(first.stdout.contains("attempt 1: retrying"), "\(first.stdout)")
+        let afterFirst = try #require(try fixture.run(job: "slow", slot: Self.minute(0)))
+        Thread.sleep(forTimeInterval: 2.5)  // the backoff
+
+        let second = try Self.tick(fixture, "2026-01-05T00:00:30Z", ["--workers", "1"])
+        #expect(second.status == 1, "\(second.transcript)")
+        #expect(second.stdout.contains("attempt 2: failed"), "\(second.stdout)")
+        let run = try #require(try fixture.run(job: "slow", slot: Self.minute(0)))
+        #expect(run.error == "timed out after 1s")
+        // The retry worked for its own second, resuming after the first attempt's chunks.
+        let chunks = try fixture.committedChunks(run.id)
+        #expect(chunks.values.filter { $0 == 1 }.count == afterFirst.chunkRows)
+        #expect(chunks.values.filter { $0 == 2 }.count >= 1, "the retry timed out before doing anything")
+    }
 }
