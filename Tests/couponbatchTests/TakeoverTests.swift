@@ -55,6 +55,70 @@ struct TakeoverTests {
         #expect(chunks.filter { $0.value == 2 }.count == 20 - byFirstAttempt.count)
     }
 
+    @Test func aSchedulerTakesOverARunWhoseRunnerWasKilledWithoutNewSlots() throws {
+        let fixture = try EngineFixture(jobs: [
+            "long.yaml": """
+            name: long
+            kind: noop
+            manual_only: true
+            chunks: 12
+            sleep_ms: 200
+            """
+        ])
+        let slot = Instant.parse(Self.slot)
+        let first = try fixture.start(["run", "long", "--at", Self.slot, "--lease-seconds", "2", "--workers", "1"])
+        let midway = try eventually(within: 30) { (try fixture.run(job: "long", slot: slot)?.chunkRows ?? 0) >= 2 }
+        first.signal(SIGKILL)
+        try #require(midway && first.wait(seconds: 10) != nil)
+
+        // Nothing of this job is ever due: the scheduler finds the run only by its lapsed lease.
+        let scheduler = try fixture.start(["scheduler", "--poll-seconds", "0.5", "--lease-seconds", "2"])
+        let finished = try eventually(within: 30) { try fixture.run(job: "long", slot: slot)?.status == "succeeded" }
+        scheduler.signal(SIGTERM)
+        let stopped = scheduler.wait(seconds: 30)
+        #expect(finished, "\(scheduler.stderrSoFar)")
+        #expect(stopped?.status == 0)
+        #expect(stopped?.stdout.contains("attempt 2: succeeded") == true, "\(stopped?.stdout ?? "")")
+        let run = try #require(try fixture.run(job: "long", slot: slot))
+        #expect(run.attempt == 2)
+        #expect(run.chunkRows == 12)
+        #expect(run.countedChunks == 12)
+    }
+
+    @Test func heartbeatsKeepTheLeaseOfARunWhoseChunksOutlastIt() throws {
+        let fixture = try EngineFixture(jobs: [
+            "slowchunks.yaml": """
+            name: slowchunks
+            kind: noop
+            manual_only: true
+            chunks: 2
+            sleep_ms: 2500
+            """
+        ])
+        let slot = Instant.parse(Self.slot)
+        let arguments = ["run", "slowchunks", "--at", Self.slot, "--lease-seconds", "1", "--workers", "1"]
+        let owner = try fixture.start(arguments)
+        let started = try eventually(within: 30) { try fixture.run(job: "slowchunks", slot: slot)?.status == "running" }
+        try #require(started, "\(owner.stderrSoFar)")
+        // Well past the one-second lease, mid-chunk, others find the run still held.
+        Thread.sleep(forTimeInterval: 1.5)
+        let kick = try fixture.run(arguments)
+        #expect(kick.status == 75, "\(kick.transcript)")
+        #expect(
+            kick.stdout.split(separator: "\n").contains { $0.hasPrefix("status ") && $0.hasSuffix(" running") },
+            "\(kick.stdout)")
+        let tick = try fixture.run(["tick", "--now", Self.slot, "--lease-seconds", "1"])
+        #expect(tick.status == 0 && tick.stdout == "nothing due\n", "\(tick.transcript)")
+
+        let result = owner.wait(seconds: 30)
+        #expect(result?.status == 0, "\(result?.transcript ?? "still running")")
+        #expect(result?.stdout.contains("attempt 1: succeeded") == true)
+        let run = try #require(try fixture.run(job: "slowchunks", slot: slot))
+        #expect(run.status == "succeeded")
+        #expect(run.attempt == 1)
+        #expect(run.chunkRows == 2)
+    }
+
     @Test func sigtermStopsTheSchedulerBetweenChunksReleasesTheLeaseAndAnotherRunnerFinishes() throws {
         let fixture = try EngineFixture(jobs: [
             "nightly.yaml": """
