@@ -20,6 +20,35 @@ struct RunLedgerTakeTests {
         return RunLedger.lockKey(a) > RunLedger.lockKey(b) ? (a, b) : (b, a)
     }
 
+    /// A forbid job's queue of catch-ups waits behind its running run; it must not hide a run of
+    /// another job that is due now.
+    @Test func aLongQueueOfAForbidJobDoesNotStarveOtherJobs() throws {
+        let db = try TestDatabase()
+        let c = try db.connect()
+        try c.execute(
+            """
+            INSERT INTO job_runs (job, slot, trigger, status, attempt, owner, lease_until, started_at)
+            VALUES ('queued', '2026-01-05T00:00:00Z', 'schedule', 'running', 1, 'busy', now() + interval '1 hour', now())
+            """)
+        try c.execute(
+            """
+            INSERT INTO job_runs (job, slot, trigger, status)
+            SELECT 'queued', '2026-01-05T00:00:00Z'::timestamptz + n * interval '1 minute', 'catch_up', 'pending'
+            FROM generate_series(1, 40) AS n
+            """)
+        try c.execute(
+            "INSERT INTO job_runs (job, slot, trigger, status) VALUES ('other', '2026-01-05T01:00:00Z', 'schedule', 'pending')")
+        let ledger = RunLedger(owner: "runner", leaseSeconds: 30)
+        let taken = try ledger.takeNext(jobs: ["queued", "other"], forbidOverlap: ["queued", "other"], c)
+        #expect(taken?.job == "other")
+        #expect(try ledger.takeNext(jobs: ["queued", "other"], forbidOverlap: ["queued", "other"], c) == nil)
+        // Once the running run ends, the queue goes on in slot order.
+        try c.execute("UPDATE job_runs SET status = 'succeeded', lease_until = NULL WHERE job = 'queued' AND status = 'running'")
+        let next = try ledger.takeNext(jobs: ["queued", "other"], forbidOverlap: ["queued", "other"], c)
+        #expect(next?.job == "queued")
+        #expect(next?.slot == Date(timeIntervalSince1970: 1_767_571_260))
+    }
+
     /// Runner A finds a blocked run of one forbid job before a startable run of another, while
     /// runner B (doing the same in the other order) holds the second job's lock and then asks for
     /// the first's. Job locks taken in slot order deadlocked here (SQLSTATE 40P01); taken in one

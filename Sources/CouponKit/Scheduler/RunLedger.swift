@@ -120,10 +120,15 @@ public struct RunLedger: Sendable {
                   -- A paused job starts none of its scheduled runs (retries, queued catch-ups).
                   AND NOT (r.status = 'pending' AND r.trigger <> 'manual'
                     AND EXISTS (SELECT 1 FROM job_state s WHERE s.job = r.job AND s.paused))
+                  -- Of a forbid job only the oldest open run may start; the rest of its queue must
+                  -- not fill the window and hide other jobs' runs that can start now.
+                  AND NOT (r.job = ANY($3::text[]) AND EXISTS (
+                    SELECT 1 FROM job_runs o
+                    WHERE o.job = r.job AND o.status IN ('pending', 'running') AND o.slot < r.slot))
                 ORDER BY r.slot, r.id
                 LIMIT 16
                 FOR UPDATE SKIP LOCKED
-                """, [jobs, onlyRun])
+                """, [jobs, onlyRun, forbidOverlap])
             // The job locks of every forbid job among the candidates, in one global order: taken
             // one by one in slot order, two runners could each hold one and wait for the other's.
             let forbidJobs = Set(try candidates.rows.map { try $0.decode("job", as: String.self) })
