@@ -55,6 +55,35 @@ struct TakeoverTests {
         #expect(chunks.filter { $0.value == 2 }.count == 20 - byFirstAttempt.count)
     }
 
+    @Test func sigtermStopsAManualRunBetweenChunksReleasesItsLeaseAndExits75() throws {
+        let fixture = try EngineFixture(jobs: [
+            "long.yaml": """
+            name: long
+            kind: noop
+            manual_only: true
+            chunks: 20
+            sleep_ms: 200
+            """
+        ])
+        let slot = Instant.parse(Self.slot)
+        let run = try fixture.start(["run", "long", "--at", Self.slot, "--workers", "1"])
+        let midway = try eventually(within: 30) { (try fixture.run(job: "long", slot: slot)?.chunkRows ?? 0) >= 2 }
+        try #require(midway, "\(run.stderrSoFar)")
+        run.signal(SIGTERM)
+        let stopped = run.wait(seconds: 20)
+        #expect(stopped?.status == 75, "\(stopped?.transcript ?? "still running")")
+        #expect(stopped?.stdout.contains("attempt 1: released") == true)
+        let row = try #require(try fixture.run(job: "long", slot: slot))
+        #expect(row.status == "running" && row.owner == nil && row.leaseLapsed)
+        // The stopping runner took nothing more, not even the run it had just released.
+        #expect(row.attempt == 1)
+        #expect(stopped?.stdout.split(separator: "\n").count == 1, "\(stopped?.stdout ?? "")")
+        // Kicked again, it resumes at once.
+        let again = try fixture.run(["run", "long", "--at", Self.slot])
+        #expect(again.status == 0 && again.stdout.contains("attempt 2: succeeded"), "\(again.transcript)")
+        #expect(try fixture.run(job: "long", slot: slot)?.chunkRows == 20)
+    }
+
     @Test func aSchedulerTakesOverARunWhoseRunnerWasKilledWithoutNewSlots() throws {
         let fixture = try EngineFixture(jobs: [
             "long.yaml": """
