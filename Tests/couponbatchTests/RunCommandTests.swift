@@ -46,6 +46,38 @@ struct RunCommandTests {
         #expect(runs.first?.chunkRows == 2)
     }
 
+    @Test func aDryRunShowsThePlanAndWritesNothing() throws {
+        let fixture = try EngineFixture(jobs: Self.jobs)
+        let dry = try fixture.run(["run", "ok", "--at", "2026-01-05T00:00:00Z", "--dry-run"])
+        #expect(dry.status == 0, "\(dry.transcript)")
+        #expect(
+            dry.stdout == """
+                dry run of ok (noop) at 2026-01-05T08:00:00+08:00; nothing written
+                chunks           2
+                sleep per chunk  0 ms
+                fails            no
+
+                """)
+        let json = try fixture.run(["run", "ok", "--dry-run", "--json"])
+        #expect(json.stdout.hasPrefix(#"{"lines":[{"label":"chunks","value":"2"}"#), "\(json.stdout)")
+        #expect(try fixture.runs().isEmpty)
+        #expect(try fixture.connect().query("SELECT 1 FROM job_state").isEmpty)
+    }
+
+    @Test func jobsNextPrintsTheComingSlotsInTheJobsZone() throws {
+        let fixture = try EngineFixture(jobs: Self.jobs)
+        let next = try fixture.run(["jobs", "next", "morning", "--count", "3"])
+        #expect(next.status == 0, "\(next.transcript)")
+        let lines = next.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3)
+        #expect(lines.allSatisfy { $0.hasSuffix("T09:00:00+08:00") }, "\(lines)")
+        #expect(lines == lines.sorted() && Set(lines).count == 3)
+        let manual = try fixture.run(["jobs", "next", "ok"])
+        #expect(manual.stdout == "ok runs only by hand (manual_only: true)\n")
+        let unknown = try fixture.run(["jobs", "next", "nope"])
+        #expect(unknown.status == 78)
+    }
+
     @Test func twoSimultaneousKicksOfOneSlotRunItOnce() throws {
         let fixture = try EngineFixture(jobs: [
             "kick.yaml": """
