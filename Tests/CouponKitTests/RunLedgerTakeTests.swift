@@ -37,13 +37,15 @@ struct RunLedgerTakeTests {
             FROM generate_series(1, 40) AS n
             """)
         try c.execute(
-            "INSERT INTO job_runs (job, slot, trigger, status) VALUES ('other', '2026-01-05T01:00:00Z', 'schedule', 'pending')")
+            "INSERT INTO job_runs (job, slot, trigger, status) VALUES ('other', '2026-01-05T01:00:00Z', 'schedule', 'pending')"
+        )
         let ledger = RunLedger(owner: "runner", leaseSeconds: 30)
         let taken = try ledger.takeNext(jobs: ["queued", "other"], forbidOverlap: ["queued", "other"], c)
         #expect(taken?.job == "other")
         #expect(try ledger.takeNext(jobs: ["queued", "other"], forbidOverlap: ["queued", "other"], c) == nil)
         // Once the running run ends, the queue goes on in slot order.
-        try c.execute("UPDATE job_runs SET status = 'succeeded', lease_until = NULL WHERE job = 'queued' AND status = 'running'")
+        try c.execute(
+            "UPDATE job_runs SET status = 'succeeded', lease_until = NULL WHERE job = 'queued' AND status = 'running'")
         let next = try ledger.takeNext(jobs: ["queued", "other"], forbidOverlap: ["queued", "other"], c)
         #expect(next?.job == "queued")
         #expect(next?.slot == Date(timeIntervalSince1970: 1_767_571_260))

@@ -49,7 +49,8 @@ struct RunnerDrainTests {
     }
 
     static func job(_ name: String, _ concurrency: ConcurrencyPolicy) -> JobDefinition {
-        JobDefinition(name: name, action: .noop(NoopAction()), schedule: nil, manualOnly: true, concurrency: concurrency)
+        JobDefinition(
+            name: name, action: .noop(NoopAction()), schedule: nil, manualOnly: true, concurrency: concurrency)
     }
 
     /// The queue's next run becomes startable when its predecessor ends — which here happens
@@ -72,7 +73,9 @@ struct RunnerDrainTests {
             options: .init(workers: 3, leaseSeconds: 30), connect: { try Connection.connect(url: url) },
             resolver: { _ in GatedExecutor(gates: gates) },
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let deployment = Deployment(jobs: [Self.job("queue", .forbid), Self.job("quick", .allow), Self.job("held", .forbid)])
+        let deployment = Deployment(jobs: [
+            Self.job("queue", .forbid), Self.job("quick", .allow), Self.job("held", .forbid),
+        ])
         let drained = Drained()
         Thread.detachNewThread {
             let result = Result { try runner.drain(deployment) }
@@ -86,7 +89,8 @@ struct RunnerDrainTests {
         try other.execute("BEGIN")
         try other.advisoryTransactionLock(RunLedger.lockKey("held"))
         try c.execute(
-            "INSERT INTO job_runs (job, slot, trigger, status) VALUES ('held', '2026-01-05T00:02:00Z', 'manual', 'pending')")
+            "INSERT INTO job_runs (job, slot, trigger, status) VALUES ('held', '2026-01-05T00:02:00Z', 'manual', 'pending')"
+        )
         // `quick` ends: the loop looks again and waits for the lock of `held`.
         gates.open("quick")
         let looking = try eventually(within: 20) {

@@ -124,7 +124,8 @@ struct ExactlyOnceTests {
                         "\(job) \(run.slot) skipped: \(reason)")
                     #expect(run.chunkRows == 0)
                 default:
-                    Issue.record("\(job) \(run.slot) left \(run.status) (attempt \(run.attempt), error \(run.error ?? "-"))")
+                    Issue.record(
+                        "\(job) \(run.slot) left \(run.status) (attempt \(run.attempt), error \(run.error ?? "-"))")
                 }
             }
         }

@@ -31,7 +31,8 @@ struct RunCommandTests {
         let fixture = try EngineFixture(jobs: Self.jobs)
         let first = try fixture.run(["run", "ok", "--at", "2026-01-05T00:00:00Z"])
         #expect(first.status == 0, "\(first.transcript)")
-        #expect(first.stdout.hasPrefix("run 1 ok slot 2026-01-05T00:00:00+00:00 attempt 1: succeeded"), "\(first.stdout)")
+        #expect(
+            first.stdout.hasPrefix("run 1 ok slot 2026-01-05T00:00:00+00:00 attempt 1: succeeded"), "\(first.stdout)")
         let second = try fixture.run(["run", "ok", "--at", "2026-01-05T08:00:00+08:00"])
         #expect(second.status == 0, "\(second.transcript)")
         #expect(second.stdout.hasPrefix("run 1 of ok at this slot already exists; its result:\n"), "\(second.stdout)")

@@ -27,7 +27,9 @@ struct SchedulingPolicyTests {
             """
         ])
         let long = try fixture.start(["tick", "--now", "2026-01-05T00:00:00Z", "--workers", "1"])
-        let running = try eventually(within: 30) { (try fixture.run(job: "busy", slot: Self.minute(0))?.chunkRows ?? 0) >= 1 }
+        let running = try eventually(within: 30) {
+            (try fixture.run(job: "busy", slot: Self.minute(0))?.chunkRows ?? 0) >= 1
+        }
         try #require(running, "\(long.stderrSoFar)")
 
         let next = try Self.tick(fixture, "2026-01-05T00:01:00Z", ["--workers", "1"])
