@@ -143,7 +143,9 @@ struct RunDriver: Sendable {
         while true {
             let next: Int? = state.withLock { shared in
                 if shared.failure != nil || shared.lost || shared.timedOut || stop.isRequested { return nil }
-                if let limit = context.job.timeoutSeconds, Date().timeIntervalSince(run.startedAt) > Double(limit) {
+                // The timeout bounds each attempt: a retry (after its backoff) or a takeover gets
+                // the whole of it again, rather than failing at once for time spent before it.
+                if let limit = context.job.timeoutSeconds, Date().timeIntervalSince(started) > Double(limit) {
                     shared.timedOut = true
                     return nil
                 }
