@@ -51,7 +51,8 @@ extension Couponbatch {
             case .ran(let report):
                 progress.finish()
                 RunOutput.printReports([report], json: json)
-                if !json, let summary = try? RunQueries.summary(id: report.runID, try global.connect()) {
+                let ended = report.outcome == .succeeded || report.outcome == .failed || report.outcome == .retrying
+                if !json, ended, let summary = try? RunQueries.summary(id: report.runID, try global.connect()) {
                     RunOutput.printSummary(summary, json: false)
                 }
                 if report.outcome == .failed || report.outcome == .retrying { throw ExitCode(1) }

@@ -56,6 +56,16 @@ struct RunDriver: Sendable {
             return report(.released, error: "\(error)")
         }
 
+        // The lease is kept alive from here on: planning a large run (resolving its segment) may
+        // take longer than the lease, and must not invite a takeover.
+        let state = Shared(SharedState(todo: []))
+        let finished = DispatchSemaphore(value: 0)
+        let heartbeat = startHeartbeat(run, state: state, finished: finished, logger: runLogger)
+        func stopHeartbeat() {
+            finished.signal()
+            heartbeat.wait()
+        }
+
         // The plan: made once per run, read back on every later attempt.
         let plan: RunPlan
         let done: Set<Int>
@@ -68,8 +78,10 @@ struct RunDriver: Sendable {
             }
             done = try ledger.committedChunks(run, connection)
         } catch let lost as RunLedger.LeaseLost {
+            stopHeartbeat()
             return report(.leaseLost, error: lost.description)
         } catch {
+            stopHeartbeat()
             return fail(run, job: job, message: "\(error)", connection: connection, logger: runLogger, report: report)
         }
 
@@ -78,9 +90,10 @@ struct RunDriver: Sendable {
                 "resuming run", metadata: ["chunks.done": "\(done.count)", "chunks.total": "\(plan.chunks.count)"])
         }
         // Chunks committed by earlier attempts count as done; the rest are taken lowest first.
-        let state = Shared(SharedState(todo: plan.chunks.indices.filter { !done.contains($0) }.reversed(), done: done.count))
-        let finished = DispatchSemaphore(value: 0)
-        let heartbeat = startHeartbeat(run, state: state, finished: finished, logger: runLogger)
+        state.withLock { shared in
+            shared.todo = plan.chunks.indices.filter { !done.contains($0) }.reversed()
+            shared.done = done.count
+        }
 
         // This thread is one worker; borrow idle tokens for more, up to one per remaining chunk.
         let remaining = state.withLock { $0.todo.count }
@@ -100,8 +113,7 @@ struct RunDriver: Sendable {
         }
         work(run, plan: plan, context: context, executor: executor, connection: connection, state: state, started: started)
         group.wait()
-        finished.signal()
-        heartbeat.wait()
+        stopHeartbeat()
 
         let final = state.withLock { $0 }
         if final.lost {
@@ -143,7 +155,9 @@ struct RunDriver: Sendable {
         while true {
             let next: Int? = state.withLock { shared in
                 if shared.failure != nil || shared.lost || shared.timedOut || stop.isRequested { return nil }
-                if let limit = context.job.timeoutSeconds, Date().timeIntervalSince(run.startedAt) > Double(limit) {
+                // The timeout bounds each attempt: a retry (after its backoff) or a takeover gets
+                // the whole of it again, rather than failing at once for time spent before it.
+                if let limit = context.job.timeoutSeconds, Date().timeIntervalSince(started) > Double(limit) {
                     shared.timedOut = true
                     return nil
                 }

@@ -102,10 +102,10 @@ public struct RunLedger: Sendable {
 
     // MARK: - Taking runs
 
-    /// Takes the next startable run among `jobs`: a pending one whose time has come, or a
-    /// running one whose lease lapsed (its runner died). The attempt goes up by one; that is the
-    /// new fencing token. For jobs in `forbidOverlap`, a run starts only when no other run of
-    /// the job is running, oldest slot first.
+    /// Takes the next startable run among `jobs`: a pending one whose time has come (and whose
+    /// job is not paused, unless it was started by hand), or a running one whose lease lapsed
+    /// (its runner died). The attempt goes up by one; that is the new fencing token. For jobs in
+    /// `forbidOverlap`, a run starts only when no other run of the job is running, oldest slot first.
     public func takeNext(jobs: [String], forbidOverlap: [String], onlyRun: Int64? = nil, _ connection: Connection)
         throws -> ClaimedRun?
     {
@@ -117,15 +117,29 @@ public struct RunLedger: Sendable {
                   AND ($2::bigint IS NULL OR r.id = $2)
                   AND ((r.status = 'running' AND r.lease_until < now())
                     OR (r.status = 'pending' AND coalesce(r.not_before, '-infinity') <= now()))
+                  -- A paused job starts none of its scheduled runs (retries, queued catch-ups).
+                  AND NOT (r.status = 'pending' AND r.trigger <> 'manual'
+                    AND EXISTS (SELECT 1 FROM job_state s WHERE s.job = r.job AND s.paused))
+                  -- Of a forbid job only the oldest open run may start; the rest of its queue must
+                  -- not fill the window and hide other jobs' runs that can start now.
+                  AND NOT (r.job = ANY($3::text[]) AND EXISTS (
+                    SELECT 1 FROM job_runs o
+                    WHERE o.job = r.job AND o.status IN ('pending', 'running') AND o.slot < r.slot))
                 ORDER BY r.slot, r.id
                 LIMIT 16
                 FOR UPDATE SKIP LOCKED
-                """, [jobs, onlyRun])
+                """, [jobs, onlyRun, forbidOverlap])
+            // The job locks of every forbid job among the candidates, in one global order: taken
+            // one by one in slot order, two runners could each hold one and wait for the other's.
+            let forbidJobs = Set(try candidates.rows.map { try $0.decode("job", as: String.self) })
+                .filter(forbidOverlap.contains)
+            for key in forbidJobs.map(Self.lockKey).sorted() {
+                try tx.advisoryTransactionLock(key)
+            }
             for candidate in candidates.rows {
                 let id: Int64 = try candidate.decode("id")
                 let job: String = try candidate.decode("job")
                 if forbidOverlap.contains(job) {
-                    try tx.advisoryTransactionLock(Self.lockKey(job))
                     let blocked = try tx.query(
                         """
                         SELECT 1 FROM job_runs o
@@ -241,6 +255,17 @@ public struct RunLedger: Sendable {
             UPDATE job_runs SET lease_until = now() - interval '1 millisecond', owner = NULL
             WHERE id = $1 AND attempt = $2 AND status = 'running'
             """, [run.id, run.attempt])
+    }
+
+    /// Releases every lease this runner still holds (shutdown after the grace period ran out),
+    /// so other runners take the runs over at once instead of waiting for the leases to lapse.
+    /// A chunk still committing is fenced out by the attempt check when its run is taken over.
+    public func releaseAll(_ connection: Connection) throws {
+        try connection.execute(
+            """
+            UPDATE job_runs SET lease_until = now() - interval '1 millisecond', owner = NULL
+            WHERE owner = $1 AND status = 'running'
+            """, [owner])
     }
 
     static func lockKey(_ job: String) -> Int64 {

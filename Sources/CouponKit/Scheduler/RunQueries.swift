@@ -51,6 +51,29 @@ public struct RunSummary: Sendable, Equatable, Codable {
         finishedAt = try row.decodeIfPresent("finished_at")
     }
 
+    /// Writes every key, `null` when a value is absent: scripts read `runs --json` by fixed field
+    /// names, whatever the run's status.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(job, forKey: .job)
+        try container.encode(slot, forKey: .slot)
+        try container.encode(trigger, forKey: .trigger)
+        try container.encode(status, forKey: .status)
+        try container.encode(attempt, forKey: .attempt)
+        try container.encode(failures, forKey: .failures)
+        try container.encode(owner, forKey: .owner)
+        try container.encode(leaseUntil, forKey: .leaseUntil)
+        try container.encode(counts, forKey: .counts)
+        try container.encode(chunksDone, forKey: .chunksDone)
+        try container.encode(chunksTotal, forKey: .chunksTotal)
+        try container.encode(note, forKey: .note)
+        try container.encode(error, forKey: .error)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(finishedAt, forKey: .finishedAt)
+    }
+
     /// Wall time from first start to finish (or until now while running).
     public var seconds: Double? {
         guard let startedAt else { return nil }

@@ -104,6 +104,16 @@ public final class Runner: Sendable {
         let group = DispatchGroup()
         while !stop.isRequested {
             tokens.acquire()
+            // A stop may come while waiting for a worker: take nothing more (not even the run
+            // just released by that stop, which would be taken over only to be released again).
+            if stop.isRequested {
+                tokens.release()
+                break
+            }
+            // Read before looking: a run that ends while takeNext looks may unblock the next one
+            // (forbid) after takeNext's snapshot; then the count read here is not zero, so the
+            // loop waits for that run's signal and looks again instead of ending.
+            let busy = inFlight.load(ordering: .acquiring)
             let next: ClaimedRun?
             do {
                 next = try ledger.takeNext(jobs: jobs, forbidOverlap: forbid, onlyRun: runID, control)
@@ -114,7 +124,7 @@ public final class Runner: Sendable {
             }
             guard let run = next else {
                 tokens.release()
-                if inFlight.load(ordering: .acquiring) == 0 { break }
+                if busy == 0 { break }
                 completed.wait()
                 continue
             }

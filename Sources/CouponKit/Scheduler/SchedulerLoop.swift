@@ -57,7 +57,8 @@ public struct SchedulerLoop: Sendable {
         }
         logger.info("stopping: no new runs; waiting for running chunks", metadata: ["grace.seconds": "\(graceSeconds)"])
         if group.wait(timeout: .now() + .milliseconds(Int(graceSeconds * 1000))) == .timedOut {
-            logger.warning("grace period over; leaving, leases will lapse and other runners take the runs over")
+            logger.warning("grace period over; releasing leases so other runners take the runs over")
+            if let connection = try? runner.connect() { try? runner.ledger.releaseAll(connection) }
         }
         logger.info("scheduler stopped")
     }
