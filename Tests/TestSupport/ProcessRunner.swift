@@ -77,7 +77,10 @@ public final class RunningCommand: @unchecked Sendable {
 
     public func wait() -> CommandResult {
         process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, stdout: stdoutSoFar, stderr: stderrSoFar)
+        let result = CommandResult(status: process.terminationStatus, stdout: stdoutSoFar, stderr: stderrSoFar)
+        // The output files live in a folder of their own; gone once read.
+        try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: stdoutPath).deletingLastPathComponent().path)
+        return result
     }
 
     /// Waits at most `seconds`; nil if still running.
