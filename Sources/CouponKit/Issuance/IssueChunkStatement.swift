@@ -73,8 +73,8 @@ struct IssueChunkStatement {
         return ("SELECT m.id \(from) ORDER BY m.id LIMIT \(p.add(Int64(limit)))", p.values)
     }
 
-    /// Inserts the pack for every eligible member (the first `limit` by id when given); returns
-    /// the number of members served.
+    /// Inserts the pack for every eligible member (the first `limit` by id when given). A plain
+    /// INSERT … SELECT: the row count comes back in the command tag, with no CTE to materialize.
     func insert(lower: Int64, upper: Int64, limit: Int64?) -> (sql: String, parameters: [any PostgresBindable]) {
         let p = Parameters()
         let from = eligibility(lower: lower, upper: upper, p)
@@ -82,14 +82,10 @@ struct IssueChunkStatement {
         if arm.holdout {
             return (
                 """
-                WITH eligible AS (SELECT m.id \(from) ORDER BY m.id \(limitClause)),
-                held AS (
-                    INSERT INTO issue_holdouts (run_id, member_id, arm)
-                    SELECT \(p.add(runID)), e.id, \(p.add(arm.name ?? "holdout")) FROM eligible e
-                    ON CONFLICT DO NOTHING
-                    RETURNING 1
-                )
-                SELECT count(*) FROM held
+                INSERT INTO issue_holdouts (run_id, member_id, arm)
+                SELECT \(p.add(runID)), e.id, \(p.add(arm.name ?? "holdout"))
+            FROM (SELECT m.id \(from) ORDER BY m.id \(limitClause)) AS e
+                ON CONFLICT DO NOTHING
                 """, p.values
             )
         }
@@ -135,23 +131,18 @@ struct IssueChunkStatement {
         let face = faceCases.isEmpty ? "l.face" : "CASE l.seq \(faceCases.joined(separator: " ")) ELSE l.face END"
         return (
             """
-            WITH eligible AS (SELECT m.id \(from) ORDER BY m.id \(limitClause)),
-            inserted AS (
-                INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, arm, face_value_fen,
-                                     issued_at, valid_from, expires_at, uses_left, cap_seq)
-                SELECT l.key, l.version, e.id, \(p.add(runID)), l.seq, \(p.add(arm.name)), \(face),
-                       \(p.add(plan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1),
-                       CASE WHEN l.cap_offset > 0 THEN l.cap_offset + (
-                           SELECT coalesce(max(c.cap_seq), 0) FROM coupons c
-                           WHERE c.member_id = e.id AND c.template_key = l.key AND c.cap_seq IS NOT NULL) END
-                FROM eligible e
-                CROSS JOIN unnest(\(p.add(keys))::text[], \(p.add(versions))::int[], \(p.add(seqs))::int[],
-                                  \(p.add(faces))::bigint[], \(p.add(froms))::timestamptz[], \(p.add(expiries))::timestamptz[],
-                                  \(p.add(uses))::int[], \(p.add(capOffsets))::int[])
-                    AS l(key, version, seq, face, valid_from, expires_at, uses_left, cap_offset)
-                RETURNING 1
-            )
-            SELECT count(*) FROM inserted
+            INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, arm, face_value_fen,
+                                 issued_at, valid_from, expires_at, uses_left, cap_seq)
+            SELECT l.key, l.version, e.id, \(p.add(runID)), l.seq, \(p.add(arm.name)), \(face),
+                   \(p.add(plan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1),
+                   CASE WHEN l.cap_offset > 0 THEN l.cap_offset + (
+                       SELECT coalesce(max(c.cap_seq), 0) FROM coupons c
+                       WHERE c.member_id = e.id AND c.template_key = l.key AND c.cap_seq IS NOT NULL) END
+            FROM (SELECT m.id \(from) ORDER BY m.id \(limitClause)) AS e
+            CROSS JOIN unnest(\(p.add(keys))::text[], \(p.add(versions))::int[], \(p.add(seqs))::int[],
+                              \(p.add(faces))::bigint[], \(p.add(froms))::timestamptz[], \(p.add(expiries))::timestamptz[],
+                              \(p.add(uses))::int[], \(p.add(capOffsets))::int[])
+                AS l(key, version, seq, face, valid_from, expires_at, uses_left, cap_offset)
             """, p.values
         )
     }

@@ -161,7 +161,7 @@ public struct IssueExecutor: JobExecutor {
                 eligible = try tx.query(count.sql, count.parameters).row(0).decode(0, as: Int64.self)
             }
             let insert = statement.insert(lower: bounds.lower, upper: bounds.upper, limit: limit)
-            return (eligible, try tx.query(insert.sql, insert.parameters).row(0).decode(0, as: Int64.self))
+            return (eligible, Int64(try tx.execute(insert.sql, insert.parameters)))
         }
         guard statement.arm.lines.contains(where: \.isLimited) else { return try attempt(tx) }
         for _ in 0..<Self.capCollisionRetries {
