@@ -84,7 +84,7 @@ struct IssueChunkStatement {
                 """
                 INSERT INTO issue_holdouts (run_id, member_id, arm)
                 SELECT \(p.add(runID)), e.id, \(p.add(arm.name ?? "holdout"))
-            FROM (SELECT m.id \(from) ORDER BY m.id \(limitClause)) AS e
+                FROM (SELECT m.id \(from) ORDER BY m.id \(limitClause)) AS e
                 ON CONFLICT DO NOTHING
                 """, p.values
             )
