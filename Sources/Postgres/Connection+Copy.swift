@@ -33,7 +33,11 @@ extension Connection {
             while let raw = PQgetResult(handle) { PQclear(raw) }
             throw error
         }
-        guard PQputCopyEnd(handle, nil) == 1 else { throw lastError() }
+        guard PQputCopyEnd(handle, nil) == 1 else {
+            let failure = lastError()
+            while let raw = PQgetResult(handle) { PQclear(raw) }  // leave the connection usable
+            throw failure
+        }
         var outcome: Result<Int, PostgresError> = .success(0)
         while let raw = PQgetResult(handle) {
             let result = QueryResult(raw)

@@ -37,7 +37,8 @@ public final class Connection {
             throw PostgresError(kind: .connectionFailed, message: "cannot connect to PostgreSQL: out of memory")
         }
         if PQstatus(handle) != CONNECTION_OK {
-            let reason = Connection.firstLine(of: String(cString: PQerrorMessage(handle)))
+            let reason = Connection.redacting(
+                Connection.firstLine(of: String(cString: PQerrorMessage(handle))), connectionString: url ?? "")
             let where_ = Connection.endpoint(of: handle)
             PQfinish(handle)
             throw PostgresError(
@@ -157,6 +158,35 @@ public final class Connection {
         // libpq prefixes "connection to server at "h", port p failed: "; keep the reason.
         if let range = line.range(of: " failed: ") { return String(line[range.upperBound...]) }
         return line.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// libpq quotes the part of a connection string it could not parse, which may be the
+    /// password: any quoted text taken from the connection string, and the password itself, are
+    /// cut from the message.
+    static func redacting(_ message: String, connectionString: String) -> String {
+        guard !connectionString.isEmpty else { return message }
+        var text = message
+        var secrets: [String] = []
+        if let scheme = connectionString.range(of: "://"),
+            let at = connectionString[scheme.upperBound...].firstIndex(of: "@")
+        {
+            let userInfo = connectionString[scheme.upperBound..<at]
+            if let colon = userInfo.firstIndex(of: ":") { secrets.append(String(userInfo[userInfo.index(after: colon)...])) }
+        }
+        if let key = connectionString.range(of: "password=") {
+            secrets.append(String(connectionString[key.upperBound...].prefix { !$0.isWhitespace }))
+        }
+        for secret in secrets where !secret.isEmpty {
+            text = text.replacingOccurrences(of: secret, with: "<redacted>")
+        }
+        // Quoted fragments of the connection string itself.
+        let parts = text.split(separator: "\"", omittingEmptySubsequences: false)
+        if parts.count >= 3 {
+            text = parts.enumerated().map { index, part in
+                index % 2 == 1 && connectionString.contains(part) && part.count > 2 ? "<redacted>" : String(part)
+            }.joined(separator: "\"")
+        }
+        return text
     }
 
     static func endpoint(of handle: OpaquePointer) -> String {

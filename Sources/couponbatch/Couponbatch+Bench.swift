@@ -25,6 +25,8 @@ extension Couponbatch {
             guard database.contains("bench") else {
                 throw ConfigurationError("bench writes and truncates tables; give it a database whose name contains \"bench\"")
             }
+            // Children get the URL through their environment, never their command line (ps shows that).
+            if let url = global.resolvedDatabaseURL { setenv("DATABASE_URL", url, 1) }
             let jobsDir = try Self.writeBenchJobs()
             defer { try? FileManager.default.removeItem(atPath: jobsDir) }
 
@@ -93,8 +95,7 @@ extension Couponbatch {
             let present = try connection.query("SELECT count(*) FROM members").row(0).decode(0, as: Int.self)
             if present > count { try connection.execute("DELETE FROM members WHERE id > $1", [count]) }
             if present < count {
-                var arguments = ["seed", "members", "--count", "\(count)", "--seed", "42", "--as-of", "2026-11-01"]
-                if let url { arguments += ["--database-url", url] }
+                let arguments = ["seed", "members", "--count", "\(count)", "--seed", "42", "--as-of", "2026-11-01"]
                 let started = Date()
                 let usage = try ChildProcess.run(CommandLine.arguments[0], arguments)
                 let seconds = Date().timeIntervalSince(started)
@@ -127,8 +128,7 @@ extension Couponbatch {
 
         static func product(jobsDir: String, url: String?, workers: Int, _ connection: Connection) throws -> (Double, Double) {
             try reset(connection)
-            var arguments = ["run", "bench-issue", "--jobs-dir", jobsDir, "--workers", "\(workers)", "--at", "2026-11-23T02:00:00Z"]
-            if let url { arguments += ["--database-url", url] }
+            let arguments = ["run", "bench-issue", "--jobs-dir", jobsDir, "--workers", "\(workers)", "--at", "2026-11-23T02:00:00Z"]
             let started = Date()
             let usage = try ChildProcess.run(CommandLine.arguments[0], arguments)
             let seconds = Date().timeIntervalSince(started)

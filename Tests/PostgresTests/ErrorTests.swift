@@ -104,3 +104,19 @@ import Testing
         #expect(try a.tryAdvisoryLock(7))
     }
 }
+
+@Suite struct ConnectionStringRedactionTests {
+    @Test(arguments: [
+        "postgresql://alice:pa%zzword-77@127.0.0.1:1/shop",
+        "postgresql://alice:two words-77@127.0.0.1:1/shop",
+        "host=127.0.0.1 port=1 password=pw-77 oops",
+        "postgresql://alice:bracket-77@[::1:5/shop",
+    ])
+    func aMalformedConnectionStringNeverEchoesThePassword(_ url: String) throws {
+        let error = #expect(throws: PostgresError.self) { try Connection.connect(url: url) }
+        #expect(error?.kind == .connectionFailed)
+        let text = error?.description ?? ""
+        #expect(!text.isEmpty)
+        #expect(!text.contains("-77"), "\(text)")
+    }
+}

@@ -182,8 +182,8 @@ public struct RunLedger: Sendable {
         try connection.execute(
             """
             UPDATE job_runs SET lease_until = now() + make_interval(secs => $3), heartbeat_at = now()
-            WHERE id = $1 AND attempt = $2 AND status = 'running'
-            """, [run.id, run.attempt, leaseSeconds]) == 1
+            WHERE id = $1 AND attempt = $2 AND status = 'running' AND owner = $4
+            """, [run.id, run.attempt, leaseSeconds, owner]) == 1
     }
 
     /// Stores the plan in the checkpoint, fenced.
