@@ -117,7 +117,7 @@ demo-jobs:
 	echo "==> couponbatch tick (whatever is due now)"; $$B tick 2>/dev/null || true; \
 	echo "==> couponbatch runs"; $$B runs --limit 8; \
 	echo "==> coupons by template and arm"; \
-	psql "$$DATABASE_URL" -P pager=off -c "SELECT template_key AS template, coalesce(arm, '-') AS arm, count(*) AS coupons, sum(face_value_fen)/100 AS face_value_yuan, min(expires_at) AS expires FROM coupons GROUP BY 1, 2 ORDER BY 1, 2"; \
+	psql "$$DATABASE_URL" -P pager=off -c "SELECT template_key AS template, coalesce(arm, '-') AS arm, count(*) AS coupons, (sum(face_value_fen) / 100)::bigint AS face_value_yuan, to_char(min(expires_at) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') AS expires_shanghai FROM coupons GROUP BY 1, 2 ORDER BY 1, 2"; \
 	psql "$$DATABASE_URL" -P pager=off -c "SELECT key AS template, stock, issued FROM template_stock ORDER BY key"; \
 	run=$$(psql "$$DATABASE_URL" -tAc "SELECT id FROM job_runs WHERE job = 'vip-monthly' AND status = 'succeeded' ORDER BY id LIMIT 1"); \
 	echo "==> couponbatch coupons export --run $$run (first 3 lines)"; ($$B coupons export --run "$$run" | head -4) || true; \
