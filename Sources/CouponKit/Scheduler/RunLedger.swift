@@ -32,39 +32,48 @@ public struct RunLedger: Sendable {
     ) throws -> [SlotDecision] {
         try connection.transaction { tx in
             try tx.advisoryTransactionLock(Self.lockKey(job))
-            var recorded: [SlotDecision] = []
             var earlierOpen = false
             if forbidOverlap {
                 earlierOpen = try !tx.query(
                     "SELECT 1 FROM job_runs WHERE job = $1 AND status IN ('pending', 'running') LIMIT 1", [job]
                 ).isEmpty
             }
-            for decision in decisions {
-                var decision = decision
+            let final = decisions.map { decision -> SlotDecision in
                 if case .run(let slot, _) = decision, earlierOpen {
-                    decision = .skip(slot: slot, reason: "an earlier run of the job is still running (concurrency: forbid)")
+                    return .skip(slot: slot, reason: "an earlier run of the job is still running (concurrency: forbid)")
                 }
-                let inserted: QueryResult
-                switch decision {
-                case .run(let slot, let trigger):
-                    inserted = try tx.query(
-                        """
-                        INSERT INTO job_runs (job, slot, trigger, status, not_before)
-                        VALUES ($1, $2, $3, 'pending', now())
-                        ON CONFLICT (job, slot) DO NOTHING
-                        RETURNING id
-                        """, [job, slot, trigger.rawValue])
-                case .skip(let slot, let reason):
-                    inserted = try tx.query(
-                        """
-                        INSERT INTO job_runs (job, slot, trigger, status, error, finished_at)
-                        VALUES ($1, $2, 'schedule', 'skipped', $3, now())
-                        ON CONFLICT (job, slot) DO NOTHING
-                        RETURNING id
-                        """, [job, slot, reason])
-                }
-                if !inserted.isEmpty { recorded.append(decision) }
+                return decision
             }
+            // One statement for all the slots; those already in the ledger are left alone.
+            var slots: [String] = []
+            var triggers: [String] = []
+            var statuses: [String] = []
+            var reasons: [String] = []
+            for decision in final {
+                slots.append(decision.slot.postgresText ?? "")
+                switch decision {
+                case .run(_, let trigger):
+                    triggers.append(trigger.rawValue)
+                    statuses.append(RunStatus.pending.rawValue)
+                    reasons.append("")
+                case .skip(_, let reason):
+                    triggers.append(RunTrigger.schedule.rawValue)
+                    statuses.append(RunStatus.skipped.rawValue)
+                    reasons.append(reason)
+                }
+            }
+            let inserted = try tx.query(
+                """
+                INSERT INTO job_runs (job, slot, trigger, status, error, not_before, finished_at)
+                SELECT $1, d.slot, d.trigger, d.status, nullif(d.reason, ''),
+                       CASE WHEN d.status = 'pending' THEN now() END,
+                       CASE WHEN d.status = 'skipped' THEN now() END
+                FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[]) AS d(slot, trigger, status, reason)
+                ON CONFLICT (job, slot) DO NOTHING
+                RETURNING slot
+                """, [job, slots, triggers, statuses, reasons])
+            let insertedSlots = Set(try inserted.rows.map { try $0.decode("slot", as: Date.self) })
+            let recorded = final.filter { insertedSlots.contains($0.slot) }
             try tx.execute(
                 "UPDATE job_state SET scheduled_through = greatest(scheduled_through, $2) WHERE job = $1", [job, now])
             return recorded
