@@ -46,7 +46,7 @@ public final class Connection {
         }
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
         let connection = Connection(handle: handle)
-        try connection.execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'")
+        try connection.executeScript("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'")
         return connection
     }
 
@@ -71,12 +71,7 @@ public final class Connection {
     /// Runs one statement and returns the number of rows it affected.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [any PostgresBindable] = []) throws(PostgresError) -> Int {
-        if parameters.isEmpty && sql.contains(";") {
-            // Several statements in one string (scripts, migrations) need the simple protocol.
-            let result = try checked(PQexec(handle, sql))
-            return result.affectedRows
-        }
-        return try query(sql, parameters).affectedRows
+        try query(sql, parameters).affectedRows
     }
 
     /// Runs a script of several statements with the simple query protocol (no parameters).
