@@ -116,7 +116,7 @@ public struct Migrator {
             }
             let known = Set(migrations.map(\.version))
             for version in applied.keys.sorted() where !known.contains(version) {
-                logger.warning(
+                logger.info(
                     "the database has a migration this build does not know; is an older couponbatch running?",
                     metadata: ["migration.version": "\(version)"])
             }

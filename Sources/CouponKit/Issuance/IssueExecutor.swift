@@ -31,7 +31,7 @@ public struct IssueExecutor: JobExecutor {
         // parallel would then have been served before a lower one. (Such a run issues at most
         // its stock anyway.) Otherwise chunks run in parallel.
         let parallel = !issuePlan.arms.flatMap(\.lines).contains(where: \.finiteStock)
-        for warning in issuePlan.warnings { context.logger.warning("\(warning)") }
+        for warning in issuePlan.warnings { context.logger.info("\(warning)") }
         let payload = String(decoding: try JSONEncoder().encode(issuePlan), as: UTF8.self)
         return RunPlan(chunks: chunks, payload: payload, parallel: parallel)
     }
@@ -113,9 +113,7 @@ public struct IssueExecutor: JobExecutor {
             let statement = IssueChunkStatement(plan: issuePlan, arm: arm, runID: context.run.id)
             // How many members stock allows (nil: enough for every member of the chunk).
             var limit: Int64?
-            var finiteKeys: [(key: String, perMember: Int64)] = []
             for line in arm.lines where line.finiteStock {
-                finiteKeys.append((line.templateKey, Int64(line.quantity)))
                 let left = try TemplateCatalogStore.available(line.templateKey, tx) ?? Int64.max
                 let members = left / Int64(line.quantity)
                 if members < bounds.upper - bounds.lower { limit = min(limit ?? members, members) }
@@ -252,6 +250,3 @@ public struct IssueExecutor: JobExecutor {
 
     private static func day(_ date: Date) -> String { date.postgresText ?? "" }
 }
-
-/// An error a fresh chunk transaction may cure.
-public protocol RetryableError: Error {}

@@ -24,3 +24,7 @@ public struct RetryStrategy: Sendable {
         return Double.random(in: ceiling / 2...ceiling)
     }
 }
+
+/// An error of a job kind's own that a fresh chunk transaction may cure (e.g. stock taken by a
+/// concurrent run between reading and reserving it).
+public protocol RetryableError: Error {}

@@ -52,7 +52,7 @@ struct RunDriver: Sendable {
         do {
             connection = try connect()
         } catch {
-            runLogger.warning("cannot connect for the run; its lease will lapse and it will be retried")
+            runLogger.info("cannot connect for the run; its lease will lapse and it will be retried")
             return report(.released, error: "\(error)")
         }
 
@@ -117,7 +117,7 @@ struct RunDriver: Sendable {
 
         let final = state.withLock { $0 }
         if final.lost {
-            runLogger.warning("lost the lease; another runner owns the run now")
+            runLogger.info("lost the lease; another runner owns the run now")
             return report(.leaseLost, counts: final.counts, error: "lease lost")
         }
         if let failure = final.failure {
@@ -188,7 +188,7 @@ struct RunDriver: Sendable {
                     return
                 } catch {
                     if chunkRetry.shouldRetry(error, attempt: attempt) {
-                        context.logger.warning(
+                        context.logger.info(
                             "chunk failed; retrying", metadata: ["chunk": "\(chunk)", "error": "\(error)"])
                         Thread.sleep(forTimeInterval: chunkRetry.delay(attempt: attempt))
                         attempt += 1
@@ -221,7 +221,7 @@ struct RunDriver: Sendable {
                         return
                     }
                 } catch {
-                    logger.warning("heartbeat failed; will retry", metadata: ["error": "\(error)"])
+                    logger.info("heartbeat failed; will retry", metadata: ["error": "\(error)"])
                     connection = nil
                 }
             }
@@ -240,7 +240,7 @@ struct RunDriver: Sendable {
         do {
             let status = try ledger.finish(
                 run, status: .failed, error: message, note: nil, retryAfterSeconds: retryLeft ? backoff : nil, live)
-            logger.error("run failed", metadata: ["error": "\(message)", "run.status": "\(status.rawValue)"])
+            logger.info("run failed", metadata: ["error": "\(message)", "run.status": "\(status.rawValue)"])
             let counts = (try? Self.totals(run, live)) ?? [:]
             return report(status == .pending ? .retrying : .failed, counts, nil, message)
         } catch is RunLedger.LeaseLost {

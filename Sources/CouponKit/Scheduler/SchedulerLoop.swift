@@ -41,7 +41,7 @@ public struct SchedulerLoop: Sendable {
                     logger.info("job files changed; reloaded", metadata: ["jobs": "\(deployment.jobs.count)"])
                 }
             } catch {
-                logger.error("job files are invalid; keeping the previous definitions", metadata: ["error": "\(error)"])
+                logger.info("job files are invalid; keeping the previous definitions", metadata: ["error": "\(error)"])
             }
             let now = clock.now()
             do {
@@ -50,14 +50,14 @@ public struct SchedulerLoop: Sendable {
                 try runner.planDueSlots(deployment, now: now, connection)
                 try runner.startAvailable(deployment, group: group, reports: onReport)
             } catch {
-                logger.warning("scheduler pass failed; retrying", metadata: ["error": "\(error)"])
+                logger.info("scheduler pass failed; retrying", metadata: ["error": "\(error)"])
                 control = nil
             }
             runner.stop.sleep(seconds: sleepSeconds(deployment, now: now))
         }
         logger.info("stopping: no new runs; waiting for running chunks", metadata: ["grace.seconds": "\(graceSeconds)"])
         if group.wait(timeout: .now() + .milliseconds(Int(graceSeconds * 1000))) == .timedOut {
-            logger.warning("grace period over; releasing leases so other runners take the runs over")
+            logger.info("grace period over; releasing leases so other runners take the runs over")
             if let connection = try? runner.connect() { try? runner.ledger.releaseAll(connection) }
         }
         logger.info("scheduler stopped")
