@@ -74,10 +74,15 @@ public struct RunLedger: Sendable {
                 """, [job, slots, triggers, statuses, reasons])
             let insertedSlots = Set(try inserted.rows.map { try $0.decode("slot", as: Date.self) })
             let recorded = final.filter { insertedSlots.contains($0.slot) }
-            try tx.execute(
-                "UPDATE job_state SET scheduled_through = greatest(scheduled_through, $2) WHERE job = $1", [job, now])
+            try advanceCursor(job: job, to: now, tx)
             return recorded
         }
+    }
+
+    /// Marks slots up to `now` as considered (never moves the cursor back).
+    public func advanceCursor(job: String, to now: Date, _ connection: Connection) throws {
+        try connection.execute(
+            "UPDATE job_state SET scheduled_through = greatest(scheduled_through, $2) WHERE job = $1", [job, now])
     }
 
     /// The job's scheduling cursor and pause flag; a job seen for the first time starts one

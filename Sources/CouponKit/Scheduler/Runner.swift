@@ -60,9 +60,7 @@ public final class Runner: Sendable {
             let state = try ledger.state(job: job.name, now: now, connection)
             if state.paused {
                 // A paused job does not pile up missed slots to catch up on when resumed.
-                try connection.execute(
-                    "UPDATE job_state SET scheduled_through = greatest(scheduled_through, $2) WHERE job = $1",
-                    [job.name, now])
+                try ledger.advanceCursor(job: job.name, to: now, connection)
                 continue
             }
             guard state.cursor < now else { continue }
