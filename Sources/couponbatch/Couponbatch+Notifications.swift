@@ -87,7 +87,7 @@ extension Couponbatch {
                 discussion: """
                     Delivers until nothing is due. With --wait, keeps delivering retries that come due within \
                     that many seconds. Safe beside schedulers and other deliverers: each notification is claimed \
-                    by one of them at a time. Exits 75 when notifications are left to retry.
+                    by one of them at a time. Exits 75 when notifications that failed are left to retry.
                     """)
 
             @OptionGroup var global: GlobalOptions
@@ -132,11 +132,11 @@ extension Couponbatch {
                     let pause = next.timeIntervalSinceNow
                     if pause > 0 { Thread.sleep(forTimeInterval: min(pause, deadline.timeIntervalSinceNow) + 0.01) }
                 }
-                let pending = try NotificationQueries.counts(job: nil, connection)["pending"] ?? 0
+                let left = try NotificationQueries.pending(sinks: names, connection)
                 print(
-                    "delivered \(total.delivered), to retry \(total.retrying), dead \(total.dead), "
-                        + "waiting for quiet hours \(total.deferred); \(pending) pending in all")
-                if total.retrying > 0 { throw ExitCode(75) }
+                    "delivered \(total.delivered), dead \(total.dead), waiting for quiet hours \(total.deferred); "
+                        + "pending: \(left.retrying) to retry, \(left.waiting) not yet due")
+                if left.retrying > 0 { throw ExitCode(75) }
             }
         }
     }

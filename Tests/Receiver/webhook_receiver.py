@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import os
+import signal
 import socket
 import sys
 import threading
@@ -47,6 +48,8 @@ def main() -> None:
     parser.add_argument("--log")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
+    # Stop on SIGTERM even when started with it ignored.
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     secret = os.environ[args.secret_env].encode()
     script = [a for a in args.script.split(",") if a]
     lock = threading.Lock()

@@ -62,6 +62,17 @@ public enum NotificationQueries {
         return counts
     }
 
+    /// Pending notifications of these sinks: those that failed at least once (to retry), and the rest.
+    public static func pending(sinks: [String], _ connection: Connection) throws -> (retrying: Int64, waiting: Int64) {
+        let row = try connection.query(
+            """
+            SELECT count(*) FILTER (WHERE attempts > 0)::bigint, count(*) FILTER (WHERE attempts = 0)::bigint
+            FROM notifications WHERE status = 'pending' AND sink = ANY($1::text[])
+            """, [sinks]
+        ).row(0)
+        return (try row.decode(0), try row.decode(1))
+    }
+
     /// Sends dead notifications (all, or one by id) again: pending now, attempts from zero.
     /// A pending one named by id is made due now. Delivered ones are left alone. Returns how many.
     public static func retry(deadOnly: Bool, id: Int64?, _ connection: Connection) throws -> Int {
