@@ -50,8 +50,9 @@ COMMENT ON INDEX coupons_active_member_expiry IS
 
 -- When delivery may happen: `at` itself, or the end of the quiet hours `at` falls in. Local times
 -- are those of `zone`; a window whose start is after its end spans midnight. Daylight saving is
--- the zone's: the end is the first instant whose local time is `quiet_until`, or, when that local
--- time does not exist that day (spring forward), PostgreSQL's reading of it (the gap's end).
+-- the zone's: the end is the instant whose local time is `quiet_until`; when that local time does
+-- not exist that day (it falls in the spring-forward gap) PostgreSQL reads it as standard time, an
+-- hour later on the wall clock (02:30 in New York on 2026-03-08 is 03:30 EDT): late, never early.
 CREATE FUNCTION quiet_hours_end(at timestamptz, zone text, quiet_from time, quiet_until time)
 RETURNS timestamptz
 LANGUAGE sql STABLE AS $$
