@@ -51,6 +51,13 @@ public struct NotificationDeliverer {
         guard let sink = sinks[name] else {
             throw ConfigurationError("no sink named \"\(name)\" in sinks.yaml")
         }
+        // A sink with nothing due needs no secret, no codec and no connection to the receiver.
+        let anyDue = try connection.query(
+            """
+            SELECT 1 FROM notifications
+            WHERE sink = $1 AND status = 'pending' AND next_try_at <= coalesce($2::timestamptz, now()) LIMIT 1
+            """, [name, now])
+        if anyDue.isEmpty { return Tally() }
         let transport = try makeTransport(sink)
         let codec = try makeCodec()
         let encoder = JSONEncoder()
