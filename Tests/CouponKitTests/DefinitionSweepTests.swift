@@ -66,7 +66,7 @@ import Testing
                   - {name: hook, type: webhook, url: "http://127.0.0.1/x"}
                   - {name: f, type: file, path: a.ndjson, url: "http://x"}
                 """,
-            "a.yaml": "name: a\nkind: remind\nmanual_only: true\nremind: {before: 0s}\nsink: crn\nquiet_hours: \"22-08\"\n",
+            "a.yaml": "name: a\nkind: remind\nmanual_only: true\nremind: {before: 0s}\nsink: crn\nquiet_hours: \"22-08\"\nconcurrency: allow\n",
             "b.yaml": "name: b\nkind: expire\nmanual_only: true\nnotify: true\ntemplates: [recall-7x]\n",
         ])
         #expect(
@@ -74,6 +74,7 @@ import Testing
                 "jobs/a.yaml:4:18: remind.before: must be longer than zero",
                 "jobs/a.yaml:5:7: sink: unknown sink \"crn\" (did you mean \"crm\"?)",
                 "jobs/a.yaml:6:14: quiet_hours: invalid quiet hours \"22-08\" (use HH:MM-HH:MM in the job's zone, e.g. \"22:00-08:00\")",
+                "jobs/a.yaml:7:14: concurrency: a remind job runs one sweep at a time; remove concurrency: allow",
                 "jobs/b.yaml:1:1: sink: required field is missing (notify: true sends through a sink)",
                 "jobs/b.yaml:5:13: templates[0]: unknown template \"recall-7x\" (did you mean \"recall-7d\"?)",
                 "jobs/sinks.yaml:2:37: sinks[0].url: invalid URL \"ftp://x\" (use http:// or https:// with a host)",

@@ -72,6 +72,10 @@ enum JobDefinitionParser {
         let concurrency = mapping.value("concurrency")?
             .choice(of: ConcurrencyPolicy.allCases.map(\.rawValue), what: "concurrency")
             .flatMap(ConcurrencyPolicy.init(rawValue:))
+        if kind == .remind, concurrency == .allow, let reader = mapping.value("concurrency") {
+            // Two sweeps of one reminder job at once could each remind the same coupon.
+            reader.report("a remind job runs one sweep at a time; remove concurrency: allow")
+        }
         let catchUp = mapping.value("catch_up")?
             .choice(of: CatchUpPolicy.allCases.map(\.rawValue), what: "catch_up")
             .flatMap(CatchUpPolicy.init(rawValue:))

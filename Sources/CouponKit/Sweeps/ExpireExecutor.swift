@@ -67,9 +67,7 @@ public struct ExpireExecutor: JobExecutor {
     public func finish(_ plan: RunPlan, counts: RunCounts, _ context: RunContext, _ connection: Connection) throws
         -> String?
     {
-        let sweep = try SweepPlan.decode(plan)
-        guard let sink = sweep.sink else { return nil }
-        return NotificationDelivery.deliverAfterRun(sink: sink, context, connection)
+        try SweepPlan.decode(plan).deliverAfterRun(context, connection)
     }
 
     public func dryRun(_ context: RunContext, _ connection: Connection) throws -> DryRunReport {

@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// A sweep's frozen inputs, stored in the run's checkpoint so that every chunk, and a run resumed
 /// after a crash, sweeps exactly the same window for the same members with the same settings.
@@ -33,6 +34,11 @@ struct SweepPlan: Codable, Sendable, Equatable {
     static func decode(_ plan: RunPlan) throws -> SweepPlan {
         guard let payload = plan.payload else { throw ConfigurationError("a sweep run's plan has no payload") }
         return try JSONDecoder().decode(SweepPlan.self, from: Data(payload.utf8))
+    }
+
+    /// Delivers the sweep's sink once its outbox is complete; the run's note, if any.
+    func deliverAfterRun(_ context: RunContext, _ connection: Connection) -> String? {
+        sink.map { NotificationDelivery.deliverAfterRun(sink: $0, context, connection) }
     }
 
     func outbox(kind: NotificationKind, _ context: RunContext) -> NotificationOutbox? {
