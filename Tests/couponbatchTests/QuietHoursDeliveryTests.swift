@@ -35,3 +35,31 @@ import Testing
         #expect(try fixture.int("SELECT count(*) FROM notifications WHERE status = 'delivered' AND attempts = 1") == 30)
     }
 }
+
+/// The scheduler delivers pending notifications in the background: retries, quiet hours ending,
+/// a sink coming back.
+@Suite struct SchedulerDeliveryTests {
+    @Test func theSchedulerDeliversPendingNotificationsAndStopsCleanly() throws {
+        let sink = FileManager.default.temporaryDirectory.appendingPathComponent("cbt-\(UUID().uuidString).ndjson").path
+        defer { try? FileManager.default.removeItem(atPath: sink) }
+        let fixture = try IssueFixture(templates: "templates: []\n", jobs: [remindJob("remind")])
+        try fixture.writeSinks("sinks:\n  - {name: out, type: file, path: \(sink), batch_size: 7}\n")
+        try fixture.addMembers(1...40)
+        try fixture.addCoupons(1...40, expiresAt: "2026-11-24T00:00:00Z")
+        // Without the code secret the run only writes the outbox.
+        #expect(try fixture.run("remind").status == 0)
+        #expect(try fixture.int("SELECT count(*) FROM notifications WHERE status = 'pending'") == 40)
+        let scheduler = try Couponbatch.start(
+            ["scheduler", "--poll-seconds", "0.3"] + fixture.baseArguments, environment: IssueFixture.sweepEnvironment)
+        var delivered: Int64 = 0
+        for _ in 0..<300 where delivered < 40 {
+            usleep(50_000)
+            delivered = try fixture.int("SELECT count(*) FROM notifications WHERE status = 'delivered'")
+        }
+        scheduler.signal(SIGTERM)
+        let stopped = scheduler.wait(seconds: 30)
+        #expect(delivered == 40)
+        #expect(try fixture.fileSinkMessages(sink).count == 40)
+        #expect(stopped?.status == 0, "\(stopped?.stderr ?? "still running")")
+    }
+}
