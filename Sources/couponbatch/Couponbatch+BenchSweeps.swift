@@ -31,12 +31,12 @@ enum SweepBench {
         """.write(toFile: "\(dir)/bench-expire.yaml", atomically: true, encoding: .utf8)
     }
 
-    /// The issuance bench's product run with and without `coupons_active_member_expiry`.
+    /// The issuance bench's product run with and without `coupons_active_expiry_member`.
     static func indexCost(jobsDir: String, url: String?, _ connection: Connection) throws {
         let members = try connection.query("SELECT count(*) FROM members").row(0).decode(0, as: Int.self)
-        print("== index cost: issuance of one coupon to \(members) members with and without coupons_active_member_expiry")
+        print("== index cost: issuance of one coupon to \(members) members with and without coupons_active_expiry_member")
         let definition = try connection.query(
-            "SELECT pg_get_indexdef('coupons_active_member_expiry'::regclass), obj_description('coupons_active_member_expiry'::regclass, 'pg_class')"
+            "SELECT pg_get_indexdef('coupons_active_expiry_member'::regclass), obj_description('coupons_active_expiry_member'::regclass, 'pg_class')"
         ).row(0)
         let create: String = try definition.decode(0)
         let comment: String? = try definition.decodeIfPresent(1)
@@ -47,11 +47,11 @@ enum SweepBench {
         for _ in 0..<2 {
             floorWith.append(try Couponbatch.Bench.floor(connection))
             with.append(try Couponbatch.Bench.product(jobsDir: jobsDir, url: url, workers: 1, connection).0)
-            try connection.execute("DROP INDEX coupons_active_member_expiry")
+            try connection.execute("DROP INDEX coupons_active_expiry_member")
             floorWithout.append(try Couponbatch.Bench.floor(connection))
             without.append(try Couponbatch.Bench.product(jobsDir: jobsDir, url: url, workers: 1, connection).0)
             try connection.execute(create)
-            if let comment { try connection.execute("COMMENT ON INDEX coupons_active_member_expiry IS '\(comment.replacingOccurrences(of: "'", with: "''"))'") }
+            if let comment { try connection.execute("COMMENT ON INDEX coupons_active_expiry_member IS '\(comment.replacingOccurrences(of: "'", with: "''"))'") }
         }
         let (a, b, c, d) = (min(with), min(without), min(floorWith), min(floorWithout))
         print(String(format: "  run bench-issue (1 worker):  %.2f s with the index, %.2f s without: %+.1f%%", a, b, (a / b - 1) * 100))
@@ -158,14 +158,15 @@ enum SweepBench {
             INSERT INTO coupon_templates (key, version, fingerprint, type, spec, face_value_fen)
             VALUES ('bench-cash', 1, 'bench', 'cash', '{"title": "满100减10"}', 1000)
             """)
-        // Coupons spread over the members and over the 3 days after the slot.
+        // Coupons spread over the members and over the 3 days after the slot, at six expiry instants
+        // (validity ends at the end of a day; templates in other zones end at other hours).
         try connection.execute(
             """
             INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, face_value_fen, issued_at,
                                  valid_from, expires_at)
             SELECT 'bench-cash', 1, 1 + (g % $2), 0, (g / $2)::int + 1, 1000, $3::timestamptz - interval '7 days',
-                   $3::timestamptz - interval '7 days', $3::timestamptz + make_interval(secs => 1 + (g * 7919) % 259199)
-            FROM generate_series(0, $1 - 1) g
+                   $3::timestamptz - interval '7 days', $3::timestamptz + make_interval(hours => 12 * (1 + (g % 6)::int))
+            FROM generate_series(0::bigint, $1 - 1) g
             """, [Int64(count), Int64(members), slot])
         try connection.execute("VACUUM ANALYZE coupons")
     }

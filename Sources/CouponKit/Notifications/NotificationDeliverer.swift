@@ -64,22 +64,29 @@ public struct NotificationDeliverer {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let started = Date()
         var tally = Tally()
-        var zones: [String: TimeZone] = [:]
+        // A batch's notifications mostly share their zone and slot: formatters are costly to make.
+        var slotTexts: [String: String] = [:]
+        let decoder = JSONDecoder()
+        // Once per pass: notifications that came due inside their quiet hours wait for the end.
+        tally.deferred += Int64(try connection.execute(Self.deferQuiet, [name, now]))
         while Date().timeIntervalSince(started) < budgetSeconds {
-            tally.deferred += Int64(try connection.execute(Self.deferQuiet, [name, now]))
             let token = Int64.random(in: 1...Int64.max)
             let claimed = try connection.query(Self.claim, [name, token, sink.batchSize, transport.leaseSeconds, now])
             if claimed.isEmpty { break }
-            var ids: [Int64] = []
-            var lines: [Data] = []
-            for row in claimed.rows.sorted(by: { (try? $0.decode(0, as: Int64.self)) ?? 0 < (try? $1.decode(0, as: Int64.self)) ?? 0 }) {
+            var messages: [NotificationMessage] = []
+            for row in claimed.rows {
                 let zoneName: String = try row.decode("zone")
-                let zone = zones[zoneName] ?? TimeZone(identifier: zoneName) ?? DefinitionDefaults.timeZone
-                zones[zoneName] = zone
-                let message = try Self.message(row, zone: zone, codec: codec)
-                ids.append(message.id)
-                lines.append(try encoder.encode(message))
+                let slot: Date = try row.decode("slot")
+                let key = "\(zoneName) \(slot.timeIntervalSince1970)"
+                let slotText =
+                    slotTexts[key]
+                    ?? ISO8601Text.format(slot, TimeZone(identifier: zoneName) ?? DefinitionDefaults.timeZone)
+                slotTexts[key] = slotText
+                messages.append(try Self.message(row, slot: slotText, codec: codec, decoder: decoder))
             }
+            messages.sort { $0.id < $1.id }
+            let ids = messages.map(\.id)
+            let lines = try messages.map { try encoder.encode($0) }
             let outcome = transport.send(lines)
             tally.batches += 1
             switch outcome {
@@ -134,14 +141,14 @@ public struct NotificationDeliverer {
         }
     }
 
-    static func message(_ row: Row, zone: TimeZone, codec: CouponCodec) throws -> NotificationMessage {
-        let payload = try JSONDecoder().decode(
+    static func message(_ row: Row, slot: String, codec: CouponCodec, decoder: JSONDecoder) throws -> NotificationMessage {
+        let payload = try decoder.decode(
             NotificationMessage.StoredPayload.self, from: Data(try row.decode("payload", as: String.self).utf8))
         var coupons = payload.coupons
         for index in coupons.indices { coupons[index].code = try codec.code(for: coupons[index].couponID) }
         return NotificationMessage(
             id: try row.decode("id"), kind: try row.decode("kind"), job: try row.decode("job"),
-            slot: ISO8601Text.format(try row.decode("slot", as: Date.self), zone), memberID: try row.decode("member_id"),
+            slot: slot, memberID: try row.decode("member_id"),
             openid: try row.decodeIfPresent("openid"), coupons: coupons)
     }
 
@@ -165,8 +172,9 @@ public struct NotificationDeliverer {
             next_try_at = coalesce($5::timestamptz, now()) + make_interval(secs => $4::double precision)
         FROM (SELECT id FROM notifications
               WHERE sink = $1 AND status = 'pending' AND next_try_at <= coalesce($5::timestamptz, now())
-                AND quiet_hours_end(coalesce($5::timestamptz, now()), zone, quiet_from, quiet_until) <= coalesce($5::timestamptz, now())
-              ORDER BY next_try_at, id
+                AND (quiet_from IS NULL
+                     OR quiet_hours_end(coalesce($5::timestamptz, now()), zone, quiet_from, quiet_until) <= coalesce($5::timestamptz, now()))
+              ORDER BY next_try_at
               LIMIT $3
               FOR UPDATE SKIP LOCKED) AS due
         WHERE n.id = due.id

@@ -44,9 +44,10 @@ struct FileTransport: NotificationTransport {
         guard fd >= 0 else { return .retry(error: "cannot open \(path): \(String(cString: strerror(errno)))", afterSeconds: nil) }
         defer { close(fd) }
         let written = buffer.withUnsafeBytes { raw -> Bool in
+            guard let base = raw.baseAddress else { return true }
             var offset = 0
             while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                let n = write(fd, base + offset, raw.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
                     return false
