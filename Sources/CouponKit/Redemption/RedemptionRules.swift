@@ -83,8 +83,7 @@ public enum RedemptionRefusal: Error, Sendable, Equatable, CustomStringConvertib
 /// The rules of 核销 for each coupon type, without a database: tested on their own, applied by
 /// `CouponRedeemer` to coupons it has locked.
 ///
-/// - The coupon must be unused: `active`, or `expired` by the sweep when the use happened before
-///   the expiry (an offline till back-filling a use the sweep did not know of).
+/// - The coupon must be `active` (a punch card with uses left stays active).
 /// - `[validFrom, expiresAt)` must contain the moment of use; a bound coupon only at its stores.
 /// - cash: its amount off, never more than the order. threshold: the best tier the order
 ///   reaches. discount: the percentage of the order (rounded down to the fen), at most the cap,
@@ -98,7 +97,10 @@ public enum RedemptionRules {
         switch coupon.status {
         case .redeemed: return .failure(.alreadyRedeemed(couponID: coupon.id, at: coupon.redeemedAt))
         case .usedUp: return .failure(.usedUp(couponID: coupon.id))
-        case .active, .expired: break
+        // Marked expired by the sweep: final, even for a use an offline till dated earlier, so a
+        // coupon is never both expired and redeemed (a person settles such a row from the reject file).
+        case .expired: return .failure(.expired(couponID: coupon.id, expiresAt: coupon.expiresAt, zone: coupon.timeZone))
+        case .active: break
         }
         guard request.at >= coupon.validFrom else {
             return .failure(.notYetValid(couponID: coupon.id, validFrom: coupon.validFrom, zone: coupon.timeZone))
@@ -154,6 +156,13 @@ enum ISOText {
     static func utc(_ date: Date) -> String { date.formatted(.iso8601) }
 
     static func local(_ date: Date, _ zone: TimeZone) -> String {
-        "\(date.formatted(Date.ISO8601FormatStyle(timeZone: zone))) \(zone.identifier)"
+        let offset = zone.secondsFromGMT(for: date)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d%@%02d:%02d %@", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0,
+            c.minute ?? 0, c.second ?? 0, offset < 0 ? "-" : "+", abs(offset) / 3600, (abs(offset) % 3600) / 60,
+            zone.identifier)
     }
 }
