@@ -152,7 +152,7 @@ public enum CSVField {
                 field,
                 trimmed.isEmpty
                     ? "a time is required, e.g. 2026-11-23T10:00:00+08:00"
-                    : "\"\(trimmed)\" is not an ISO 8601 time with a zone offset, e.g. 2026-11-23T10:00:00+08:00")
+                    : "\"\(trimmed)\" is not a valid time: use ISO 8601 with a zone offset, e.g. 2026-11-23T10:00:00+08:00")
         }
         return trimmed
     }
