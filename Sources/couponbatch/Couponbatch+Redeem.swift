@@ -129,12 +129,18 @@ extension Couponbatch {
     }
 }
 
-/// Money for people: fen as yuan with two decimals (¥12.30).
+/// Money for people: fen as yuan with two decimals and thousands separators (¥12,345.60).
 enum Money {
     static func yuan(_ fen: Int64) -> String {
         let sign = fen < 0 ? "-" : ""
         let magnitude = fen.magnitude
         let cents = magnitude % 100
-        return "\(sign)¥\(magnitude / 100).\(cents < 10 ? "0" : "")\(cents)"
+        var whole = String(magnitude / 100)
+        var grouped = ""
+        while whole.count > 3 {
+            grouped = "," + whole.suffix(3) + grouped
+            whole = String(whole.dropLast(3))
+        }
+        return "\(sign)¥\(whole)\(grouped).\(cents < 10 ? "0" : "")\(cents)"
     }
 }
