@@ -123,6 +123,14 @@ import Testing
         let outstanding = 4 * 1_000 + 9 * 6_000 + (a - 1) * 500
         #expect(liability["outstanding_face_value_fen"] as? Int64 == outstanding)
         #expect(liability["reserve_fen"] as? Int64 == Int64((Double(outstanding) * 0.2).rounded()))
+
+        // A week later every unused coupon has lapsed, swept or not: cash m4 and m8–m10 join the
+        // three marked expired; the punch cards of everyone but m4 lapse too.
+        let later = try f.issue.command(
+            ["report", "--from", "2026-11-20", "--to", "2026-11-30", "--at", "2026-12-02T00:00:00Z", "--format", "json", "--by", "template"])
+        let laterRows = (try JSONSerialization.jsonObject(with: Data(later.stdout.utf8)) as? [String: Any])?["rows"]
+        #expect(Self.row(laterRows, "cash")["expired"] as? Int64 == 7)
+        #expect(Self.row(laterRows, "punch")["expired"] as? Int64 == 9)
     }
 
     @Test func dailyFiguresArmsStoresAndSegmentsMatchHandCounts() throws {
@@ -175,7 +183,8 @@ import Testing
 
     @Test func csvAndHTMLCarryTheSameFigures() throws {
         let f = try Fixture()
-        let csv = try f.issue.command(["report", "--from", "2026-11-20", "--to", "2026-11-30", "--by", "template", "--format", "csv"])
+        let csv = try f.issue.command(
+            ["report", "--from", "2026-11-20", "--to", "2026-11-30", "--at", "2026-11-25T00:00:00Z", "--by", "template", "--format", "csv"])
         #expect(csv.status == 0, "\(csv.transcript)")
         let lines = csv.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("template,issued,redeemed,redemption_rate,expired,expiry_rate") == true)

@@ -38,6 +38,8 @@ public struct KPIRow: Sendable, Codable, Equatable {
     public var issued: Int64?
     /// Coupons with at least one unreversed use (a punch card counts once).
     public var redeemed: Int64?
+    /// Coupons whose window ended unused by the report's "now", whether or not the sweep has
+    /// marked them yet.
     public var expired: Int64?
     public var redemptionRate: Double?
     public var expiryRate: Double?
@@ -90,7 +92,7 @@ public struct DailyRow: Sendable, Codable, Equatable {
     public var issued: Int64
     /// Uses that day (unreversed).
     public var redeemed: Int64
-    /// Coupons whose window ended that day unused (marked expired by the sweep).
+    /// Coupons whose window ended that day unused (by the report's "now"; see `ReportQueries.lapsed`).
     public var expired: Int64
     public var discountFen: Int64
     public var orderValueFen: Int64

@@ -102,11 +102,11 @@ public struct ReportQueries: Sendable {
             SELECT GROUPING(\(key)) = 1 AS total, \(key) AS key,
                    count(*) AS issued,
                    count(*) FILTER (WHERE c.redeemed_at IS NOT NULL) AS redeemed,
-                   count(*) FILTER (WHERE c.status = 'expired') AS expired
+                   count(*) FILTER (WHERE \(Self.lapsed("$3"))) AS expired
             FROM coupons c \(joins)
             WHERE c.issued_at >= $1 AND c.issued_at < $2
             GROUP BY GROUPING SETS ((\(key)), ())
-            """, [period.start, period.end]
+            """, [period.start, period.end, period.now]
         ).rows {
             let group: String? = try row.decode("total", as: Bool.self) ? nil : (try row.decodeIfPresent("key") ?? "-")
             var side = sides[group] ?? Side()
@@ -156,6 +156,12 @@ public struct ReportQueries: Sendable {
         return (kpi("all", sides[nil] ?? Side()), rows)
     }
 
+    /// A coupon that lapsed unused by `now`: marked expired by the sweep, or still active past
+    /// its window because the sweep has not run yet (the report need not wait for it).
+    static func lapsed(_ now: String) -> String {
+        "c.redeemed_at IS NULL AND (c.status = 'expired' OR (c.status = 'active' AND c.expires_at <= \(now)))"
+    }
+
     /// Uses in the period by the store that redeemed them.
     private func stores(_ period: Period, _ tx: Connection) throws -> [KPIRow] {
         try tx.query(
@@ -194,7 +200,7 @@ public struct ReportQueries: Sendable {
                 FROM coupons c WHERE c.issued_at >= $1 AND c.issued_at < $2 GROUP BY 1
             ), expired AS (
                 SELECT (c.expires_at AT TIME ZONE $3)::date AS day, count(*) AS n
-                FROM coupons c WHERE c.status = 'expired' AND c.expires_at >= $1 AND c.expires_at < $2 GROUP BY 1
+                FROM coupons c WHERE \(Self.lapsed("$4")) AND c.expires_at >= $1 AND c.expires_at < $2 GROUP BY 1
             ), used AS (
                 SELECT (r.at AT TIME ZONE $3)::date AS day, count(*) AS n, sum(r.discount_fen)::bigint AS discount_fen,
                        sum(r.amount_fen)::bigint AS order_value_fen
@@ -206,7 +212,7 @@ public struct ReportQueries: Sendable {
             FROM days
             LEFT JOIN issued USING (day) LEFT JOIN expired USING (day) LEFT JOIN used USING (day)
             ORDER BY days.day
-            """, [period.lookbackStart, period.end, options.timeZone.identifier]
+            """, [period.lookbackStart, period.end, options.timeZone.identifier, period.now]
         ).rows.map { row in
             DailyRow(
                 day: try row.decode("day"), issued: try row.decode("issued"), redeemed: try row.decode("redeemed"),
