@@ -18,6 +18,15 @@ extension Couponbatch {
         @Option(help: "Workers for the issue run.")
         var workers: Int = 2
 
+        @Option(help: "Rows of the members import benchmark (0 skips it).")
+        var importRows: Int = 1_000_000
+
+        @Option(help: "Coupons of the report benchmark (0 skips it).")
+        var reportCoupons: Int = 10_000_000
+
+        @Option(help: "Rows of the redemptions import benchmark, run on the report's coupons (0 skips it).")
+        var backfillRows: Int = 100_000
+
         func run() throws {
             _ = global.makeLogger()
             let connection = try global.connect()
@@ -65,6 +74,8 @@ extension Couponbatch {
                         format: "  %-10d  %7.2f   %10.2f  %5.2f   %10.2f  %5.2f   %6.1f MB", count, floor, one, one / floor,
                         many, many / floor, rss))
             }
+            try Self.merchantBenchmarks(
+                importRows: importRows, backfillRows: backfillRows, reportCoupons: reportCoupons, connection)
         }
 
         static func writeBenchJobs() throws -> String {
