@@ -18,30 +18,20 @@ extension Couponbatch {
 
             @OptionGroup var global: GlobalOptions
 
-            @Argument(help: "The CSV file.")
-            var file: String
-
-            @Flag(help: "Print the outcome as one JSON object.")
-            var json = false
-
-            func validate() throws {
-                guard FileManager.default.isReadableFile(atPath: file) else {
-                    throw ValidationError("cannot read \(file)")
-                }
-            }
+            @OptionGroup var input: ImportOptions
 
             func run() throws {
                 let logger = global.makeLogger()
                 let started = Date()
-                let outcome = try MemberImport().run(path: file, try global.connect(), logger: logger) { rejection in
-                    printError("\(file):\(rejection.line): " + (rejection.field.map { "\($0): " } ?? "") + rejection.reason)
+                let outcome = try MemberImport().run(path: input.file, try global.connect(), logger: logger) { rejection in
+                    input.report(rejection)
                 }
-                if json {
+                if input.json {
                     RunOutput.printJSON(outcome)
                 } else {
                     let seconds = Date().timeIntervalSince(started)
                     print(
-                        "members import \(file): \(outcome.read) rows, \(outcome.inserted) new, \(outcome.updated) updated, "
+                        "members import \(input.file): \(outcome.read) rows, \(outcome.inserted) new, \(outcome.updated) updated, "
                             + "\(outcome.unchanged) unchanged, \(outcome.rejected) refused (\(String(format: "%.1f", seconds)) s)")
                 }
                 if outcome.rejected > 0 {

@@ -19,36 +19,26 @@ extension Couponbatch {
 
             @OptionGroup var global: GlobalOptions
 
-            @Argument(help: "The CSV file.")
-            var file: String
-
-            @Flag(help: "Print the outcome as one JSON object.")
-            var json = false
-
-            func validate() throws {
-                guard FileManager.default.isReadableFile(atPath: file) else {
-                    throw ValidationError("cannot read \(file)")
-                }
-            }
+            @OptionGroup var input: ImportOptions
 
             func run() throws {
                 let logger = global.makeLogger()
                 let codec = CouponCodec(keyring: try CodeSecret.fromEnvironment())
                 let connection = try global.connect()
                 let ledger = RunLedger(owner: RunnerIdentity().owner, leaseSeconds: 300)
-                var rejects = RejectFile(besides: file, header: RedemptionImport.header)
+                var rejects = RejectFile(besides: input.file, header: RedemptionImport.header)
                 let started = Date()
-                let outcome = try RedemptionImport(codec: codec, ledger: ledger).run(path: file, connection, logger: logger) {
+                let outcome = try RedemptionImport(codec: codec, ledger: ledger).run(path: input.file, connection, logger: logger) {
                     rejection in
                     rejects.add(rejection)
-                    printError("\(file):\(rejection.line): " + (rejection.field.map { "\($0): " } ?? "") + rejection.reason)
+                    input.report(rejection)
                 }
                 try rejects.write()
-                if json {
+                if input.json {
                     RunOutput.printJSON(outcome)
                 } else {
                     print(
-                        "redemptions import \(file) (run \(outcome.runID)): \(outcome.read) rows, \(outcome.redeemed) redeemed, "
+                        "redemptions import \(input.file) (run \(outcome.runID)): \(outcome.read) rows, \(outcome.redeemed) redeemed, "
                             + "\(outcome.alreadyRecorded) already recorded, \(outcome.rejected) refused "
                             + "(\(String(format: "%.1f", Date().timeIntervalSince(started))) s)")
                     if rejects.count > 0 { print("refused rows written to \(rejects.path)") }

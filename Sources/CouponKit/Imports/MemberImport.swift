@@ -71,6 +71,7 @@ public struct MemberImport: Sendable {
                                       home_store, openid)
             SELECT id, tier, tags, registered_at, last_order_at, order_count, total_spend_fen, home_store, openid
             FROM member_import
+            ORDER BY id  -- row locks in id order: two imports at once queue instead of deadlocking
             ON CONFLICT (id) DO UPDATE
                 SET tier = EXCLUDED.tier, tags = EXCLUDED.tags, registered_at = EXCLUDED.registered_at,
                     last_order_at = EXCLUDED.last_order_at, order_count = EXCLUDED.order_count,
