@@ -27,6 +27,15 @@ extension Couponbatch {
         @Flag(help: "Only the sweep benchmarks (and the index cost), not cron, codes and issuance.")
         var onlySweeps = false
 
+        @Option(help: "Rows of the members import benchmark (0 skips it).")
+        var importRows: Int = 1_000_000
+
+        @Option(help: "Coupons of the report benchmark (0 skips it).")
+        var reportCoupons: Int = 10_000_000
+
+        @Option(help: "Rows of the redemptions import benchmark, run on the report's coupons (0 skips it).")
+        var backfillRows: Int = 100_000
+
         func run() throws {
             _ = global.makeLogger()
             let connection = try global.connect()
@@ -86,6 +95,8 @@ extension Couponbatch {
                 try SweepBench.run(
                     coupons: sweepCoupons, members: sweepMembers, jobsDir: jobsDir, url: global.resolvedDatabaseURL, connection)
             }
+            try Self.merchantBenchmarks(
+                importRows: importRows, backfillRows: backfillRows, reportCoupons: reportCoupons, connection)
         }
 
         static func writeBenchJobs() throws -> String {
