@@ -36,7 +36,7 @@ help:
 	@echo "make report-check  the demo's HTML report opened in headless chromium, with a screenshot"
 	@echo "make pg-start | pg-stop | pg-status | clean"
 
-# Installs PostgreSQL and libpq-dev with apt-get when they are missing.
+# Installs PostgreSQL, libpq-dev and python3 (the webhook receiver of tests and bench) with apt-get when missing.
 deps:
 	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ! [ -f /usr/include/postgresql/libpq-fe.h ]; then \
 	  echo "==> installing postgresql and libpq-dev"; \
@@ -126,7 +126,18 @@ demo-jobs:
 	echo "==> couponbatch codes verify $$code"; $$B codes verify "$$code"; \
 	forged=$$(echo "$$code" | sed 's/.$$/X/'); [ "$$forged" = "$$code" ] && forged=$$(echo "$$code" | sed 's/.$$/Y/'); \
 	echo "==> couponbatch codes verify $$forged (one character changed)"; $$B codes verify "$$forged" || echo "(exit $$?: rejected)"; \
-	$(MAKE) --no-print-directory demo-merchant
+	$(MAKE) --no-print-directory demo-merchant; \
+	echo "==> couponbatch run expiry-reminder --at 2026-11-28T02:00:00Z (10:00 Shanghai: coupons lapsing within 3 days)"; \
+	$$B run expiry-reminder --at 2026-11-28T02:00:00Z 2>/dev/null | head -1 || true; \
+	echo "==> couponbatch run expire-coupons --at 2026-12-01T16:05:00Z (00:05 Shanghai on Dec 2)"; \
+	$$B run expire-coupons --at 2026-12-01T16:05:00Z 2>/dev/null | head -1 || true; \
+	echo "==> couponbatch notifications deliver --sink local-file (as of 10:00 Shanghai, outside the 22:00-08:00 quiet hours)"; \
+	$$B notifications deliver --sink local-file --now 2026-12-02T02:00:00Z 2>/dev/null || true; \
+	echo "==> notifications by job, kind and status"; \
+	psql "$$DATABASE_URL" -P pager=off -c "SELECT job, kind, status, count(*) AS notifications, sum(cardinality(coupon_ids)) AS coupons FROM notifications GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"; \
+	psql "$$DATABASE_URL" -P pager=off -c "SELECT template_key AS template, status, count(*) AS coupons FROM coupons GROUP BY 1, 2 ORDER BY 1, 2"; \
+	echo "==> a sample notification (first line of var/notifications.ndjson for expiry-reminder)"; \
+	grep -m1 '"kind":"remind"' var/notifications.ndjson || true
 
 # The merchant's data in and out: a CRM member export, redemptions at a till and back-filled from
 # an offline till (with a few bad rows), then the report. Fixed request ids and --at times, so
