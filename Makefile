@@ -27,7 +27,7 @@ TEMPLATE_DB := couponbatch_test_template
 # Demo code secret: for the demo only. Production sets COUPONBATCH_CODE_SECRET(_FILE) itself.
 DEMO_SECRET := demo-secret-not-for-production-0123456789
 
-.PHONY: demo-jobs demo-merchant report-check help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint
+.PHONY: demo-jobs demo-merchant demo-report report-check help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint
 
 help:
 	@echo "make demo     install PostgreSQL if missing, start a private cluster, build, migrate, seed, run the demo"
@@ -137,7 +137,8 @@ demo-jobs:
 	psql "$$DATABASE_URL" -P pager=off -c "SELECT job, kind, status, count(*) AS notifications, sum(cardinality(coupon_ids)) AS coupons FROM notifications GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"; \
 	psql "$$DATABASE_URL" -P pager=off -c "SELECT template_key AS template, status, count(*) AS coupons FROM coupons GROUP BY 1, 2 ORDER BY 1, 2"; \
 	echo "==> a sample notification (first line of var/notifications.ndjson for expiry-reminder)"; \
-	grep -m1 '"kind":"remind"' var/notifications.ndjson || true
+	grep -m1 '"kind":"remind"' var/notifications.ndjson || true; \
+	$(MAKE) --no-print-directory demo-report
 
 # The merchant's data in and out: a CRM member export, redemptions at a till and back-filled from
 # an offline till (with a few bad rows), then the report. Fixed request ids and --at times, so
@@ -202,7 +203,11 @@ demo-merchant:
 	@B=$(RELEASE_BIN); \
 	echo "==> couponbatch redemptions import $(DEMO_VAR)/offline-redemptions.csv ($$(($$(wc -l < $(DEMO_VAR)/offline-redemptions.csv) - 1)) rows from an offline till, 5 of them bad)"; \
 	$$B redemptions import $(DEMO_VAR)/offline-redemptions.csv || echo "(exit $$?: bad rows listed and written to the reject file, good rows applied)"; \
-	echo "==> couponbatch runs --job redemptions-import"; $$B runs --job redemptions-import --limit 3; \
+	echo "==> couponbatch runs --job redemptions-import"; $$B runs --job redemptions-import --limit 3
+
+# The report, once the demo's sweeps have run: what the merchant looks at.
+demo-report:
+	@B=$(RELEASE_BIN); \
 	echo "==> couponbatch report --by template --from 2026-11-17 --to 2026-12-02"; \
 	$$B report --by template --from 2026-11-17 --to 2026-12-02 --at 2026-12-02T16:00:00Z; \
 	echo "==> couponbatch report --format html"; \
