@@ -12,23 +12,25 @@ extension Couponbatch {
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(parsing: .upToNextOption, help: "Member counts to issue to, one measurement each.")
-        var members: [Int] = [100_000, 1_000_000]
+        @Option(help: "Members to issue to in the issuance cases.")
+        var members: Int = 1_000_000
 
-        @Option(help: "Workers for the issue run.")
-        var workers: Int = 2
+        @Option(help: "Members for the peak-RSS comparison (peak RSS should not grow from here to --members).")
+        var smallMembers: Int = 100_000
+
+        @Option(help: "Measurements of each figure and of each floor; the fastest of each is printed.")
+        var repeats: Int = 2
+
+        @Option(help: "Rows of earlier runs in coupons for the cases after a big run (0 skips them).")
+        var earlierCoupons: Int = 10_000_000
 
         func run() throws {
             _ = global.makeLogger()
-            let connection = try global.connect()
-            let database = try connection.query("SELECT current_database()").row(0).decode(0, as: String.self)
-            guard database.contains("bench") else {
-                throw ConfigurationError("bench writes and truncates tables; give it a database whose name contains \"bench\"")
+            guard let url = global.resolvedDatabaseURL else {
+                throw ValidationError("bench needs --database-url or DATABASE_URL (it clones databases from that one)")
             }
-            // Children get the URL through their environment, never their command line (ps shows that).
-            if let url = global.resolvedDatabaseURL { setenv("DATABASE_URL", url, 1) }
-            let jobsDir = try Self.writeBenchJobs()
-            defer { try? FileManager.default.removeItem(atPath: jobsDir) }
+            let bench = try BenchDatabases(templateURL: url)
+            print("== server: \(try bench.settings())")
 
             print("== cron: 1M next-time computations per expression (release build)")
             for result in CronBenchmark.run(count: 1_000_000) {
@@ -43,100 +45,30 @@ extension Couponbatch {
             let codeSeconds = Date().timeIntervalSince(codeStart)
             print("  \(Int(1_000_000 / codeSeconds)) codes/s (\(checksum / 1_000_000) chars each)")
 
-            print("== issuance: one coupon to each member; floor = plain INSERT … SELECT into the same table and indexes")
-            print("  members     floor s   1 worker s  ratio   \(workers) workers s  ratio   peak RSS")
-            for count in members.sorted() {
-                try Self.prepareMembers(count, url: global.resolvedDatabaseURL, connection)
-                var floors: [Double] = []
-                var single: [(seconds: Double, rssMB: Double)] = []
-                var parallel: [(seconds: Double, rssMB: Double)] = []
-                for _ in 0..<2 {
-                    floors.append(try Self.floor(connection))
-                    single.append(try Self.product(jobsDir: jobsDir, url: global.resolvedDatabaseURL, workers: 1, connection))
-                    parallel.append(
-                        try Self.product(jobsDir: jobsDir, url: global.resolvedDatabaseURL, workers: workers, connection))
-                }
-                let floor = max(floors.min() ?? 0, 0.001)
-                let one = single.map(\.seconds).min() ?? 0
-                let many = parallel.map(\.seconds).min() ?? 0
-                let rss = (single + parallel).map(\.rssMB).max() ?? 0
-                print(
-                    String(
-                        format: "  %-10d  %7.2f   %10.2f  %5.2f   %10.2f  %5.2f   %6.1f MB", count, floor, one, one / floor,
-                        many, many / floor, rss))
+            let startup = try (0..<5).map { _ in try IssueBench.timed(["version"]).seconds }.min() ?? 0
+            print(String(format: "== process start-up (couponbatch version): %.0f ms", startup * 1000))
+
+            let measure = IssueBench(bench: bench, repeats: repeats)
+            print("== peak RSS of couponbatch run, per_member: 1, --workers default")
+            var rss: [Int: Double] = [:]
+            for count in [smallMembers, members] where count > 0 {
+                try bench.prepareMembers(count)
+                let probe = IssuanceBenchmark.cases(members: count, workers: [nil])[2]
+                rss[count] = try measure.product(probe).rssMB
+                print(String(format: "  %9d members: %6.1f MB", count, rss[count] ?? 0))
             }
-        }
 
-        static func writeBenchJobs() throws -> String {
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("couponbatch-bench-\(getpid())").path
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try """
-            templates:
-              - key: bench-cash
-                type: cash
-                off_fen: 1000
-                validity: {days: 7}
-            """.write(toFile: "\(dir)/templates.yaml", atomically: true, encoding: .utf8)
-            try """
-            name: bench-issue
-            kind: issue
-            manual_only: true
-            segment: everyone
-            chunk_size: 20000
-            coupons:
-              - {template: bench-cash}
-            """.write(toFile: "\(dir)/bench-issue.yaml", atomically: true, encoding: .utf8)
-            return dir
-        }
+            print("== issuance, \(members) members, one coupon each unless noted; fresh database, coupons never analyzed")
+            IssueBench.printHeader()
+            for benchCase in IssuanceBenchmark.cases(members: members) { try measure.row(benchCase) }
 
-        /// Grows or shrinks `members` to `count`; seeding runs as a child process so its rate and
-        /// peak memory are the command's own.
-        static func prepareMembers(_ count: Int, url: String?, _ connection: Connection) throws {
-            let present = try connection.query("SELECT count(*) FROM members").row(0).decode(0, as: Int.self)
-            if present > count { try connection.execute("DELETE FROM members WHERE id > $1", [count]) }
-            if present < count {
-                let arguments = ["seed", "members", "--count", "\(count)", "--seed", "42", "--as-of", "2026-11-01"]
-                let started = Date()
-                let usage = try ChildProcess.run(CommandLine.arguments[0], arguments)
-                let seconds = Date().timeIntervalSince(started)
-                guard usage.status == 0 else { throw ConfigurationError("seeding failed with exit \(usage.status)") }
-                let written = Double(count - present)
-                print(
-                    String(
-                        format: "  seed members --count %d: %.0f members written by COPY in %.2f s (%.0f/s), peak RSS %.1f MB",
-                        count, written, seconds, written / seconds, Double(usage.maxRSSKilobytes) / 1024))
+            if earlierCoupons > 0 {
+                let runs = max(1, earlierCoupons / members)
+                print("== after a big earlier run: coupons holds \(runs * members) earlier rows, VACUUM ANALYZEd as autovacuum leaves them")
+                _ = try bench.makeBigDatabase(earlierRuns: runs)
+                IssueBench.printHeader()
+                for benchCase in IssuanceBenchmark.afterBigRunCases(members: members) { try measure.row(benchCase, big: true) }
             }
-            try connection.execute("VACUUM ANALYZE members")
-        }
-
-        static func reset(_ connection: Connection) throws {
-            try connection.execute("TRUNCATE coupons, issue_holdouts, run_chunks, job_runs, job_state, template_stock, coupon_templates")
-            try connection.execute("CHECKPOINT")
-        }
-
-        static func floor(_ connection: Connection) throws -> Double {
-            try reset(connection)
-            let started = Date()
-            try connection.execute(
-                """
-                INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, face_value_fen, issued_at,
-                                     valid_from, expires_at)
-                SELECT 'bench-cash', 1, m.id, 1, 1, 1000, now(), now(), now() + interval '7 days' FROM members m
-                """)
-            return Date().timeIntervalSince(started)
-        }
-
-        static func product(jobsDir: String, url: String?, workers: Int, _ connection: Connection) throws -> (Double, Double) {
-            try reset(connection)
-            let arguments = ["run", "bench-issue", "--jobs-dir", jobsDir, "--workers", "\(workers)", "--at", "2026-11-23T02:00:00Z"]
-            let started = Date()
-            let usage = try ChildProcess.run(CommandLine.arguments[0], arguments)
-            let seconds = Date().timeIntervalSince(started)
-            guard usage.status == 0 else { throw ConfigurationError("bench run failed with exit \(usage.status)") }
-            let issued = try connection.query("SELECT count(*) FROM coupons").row(0).decode(0, as: Int.self)
-            let members = try connection.query("SELECT count(*) FROM members").row(0).decode(0, as: Int.self)
-            guard issued == members else { throw ConfigurationError("bench run issued \(issued) coupons to \(members) members") }
-            return (seconds, Double(usage.maxRSSKilobytes) / 1024)
         }
     }
 }
@@ -148,7 +80,9 @@ enum ChildProcess {
         let maxRSSKilobytes: Int
     }
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> Usage {
+    /// `databaseURL` reaches the child through its environment, never its command line (ps shows that).
+    static func run(_ executable: String, _ arguments: [String], databaseURL: String?) throws -> Usage {
+        if let databaseURL { setenv("DATABASE_URL", databaseURL, 1) }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0

@@ -9,6 +9,14 @@ import Postgres
 /// get the member's next `cap_seq`, so a concurrent run that gave the same member the same
 /// template first makes the insert fail on `coupons_member_template_cap_key` (see
 /// `capConstraint`), and the insert is redone once that run has committed.
+///
+/// Its plan must not depend on statistics: runs often start on a `coupons` table that was never
+/// analyzed or that the run itself grew tenfold. So each limited line is one probe of the cap
+/// index per member, a `LATERAL … ORDER BY cap_seq DESC LIMIT 1` that can only be planned as a
+/// parameterized index scan, and it answers the cap (the highest number is the count), the
+/// interval (that coupon's issue time) and the next number at once. Chunks run with JIT off
+/// (`IssueExecutor`): its compile time is paid per statement, and estimates on such a table
+/// make every chunk look expensive enough to compile.
 struct IssueChunkStatement {
     /// The unique index that a race on a limited template collides on.
     static let capConstraint = "coupons_member_template_cap_key"
@@ -26,8 +34,11 @@ struct IssueChunkStatement {
         }
     }
 
-    /// `FROM members m WHERE …` for this arm in `[lower, upper)`; also returns the parameters.
-    private func eligibility(lower: Int64, upper: Int64, _ p: Parameters) -> String {
+    /// `FROM members m … WHERE …` for this arm in `[lower, upper)`, checking the limits unless
+    /// `limits` is false; also the member's highest cap number per line (nil for unlimited lines).
+    private func eligibility(lower: Int64, upper: Int64, limits: Bool = true, _ p: Parameters)
+        -> (from: String, capNumbers: [String?])
+    {
         var conditions = ["m.id >= \(p.add(lower))", "m.id < \(p.add(upper))"]
         let segment = plan.segment.predicate(alias: "m", firstParameter: p.values.count + 1)
         p.values.append(contentsOf: segment.parameters)
@@ -36,40 +47,66 @@ struct IssueChunkStatement {
             let bucket = "mod(abs(hashtextextended(m.id::text, \(p.add(plan.armSeed)))), \(p.add(Int64(plan.totalWeight))))"
             conditions.append("\(bucket) >= \(p.add(Int64(arm.bucketFrom))) AND \(bucket) < \(p.add(Int64(arm.bucketTo)))")
         }
-        for line in arm.lines {
+        var joins: [String] = []
+        var capNumbers: [String?] = []
+        for (index, line) in arm.lines.enumerated() {
+            guard limits, line.isLimited else {
+                capNumbers.append(nil)
+                continue
+            }
+            let probe = "cap\(index + 1)"
+            let key = p.add(line.templateKey)
+            joins.append(
+                """
+                LEFT JOIN LATERAL (SELECT c.cap_seq AS n, c.issued_at AS last FROM coupons c
+                    WHERE c.member_id = m.id AND c.template_key = \(key) AND c.cap_seq IS NOT NULL
+                    ORDER BY c.cap_seq DESC LIMIT 1) AS \(probe) ON true
+                """)
+            capNumbers.append("coalesce(\(probe).n, 0)")
             if let limit = line.perMemberLimit {
-                conditions.append(
-                    """
-                    (SELECT count(*) FROM coupons c WHERE c.member_id = m.id AND c.template_key = \(p.add(line.templateKey))) \
-                    + \(p.add(Int64(line.quantity))) <= \(p.add(Int64(limit)))
-                    """)
+                // Coupons issued while the template had no limit carry no number: count them too.
+                let count =
+                    line.countsUnnumbered
+                    ? "(SELECT count(*) FROM coupons c WHERE c.member_id = m.id AND c.template_key = \(key))"
+                    : "coalesce(\(probe).n, 0)"
+                conditions.append("\(count) + \(p.add(Int64(line.quantity))) <= \(p.add(Int64(limit)))")
             }
             if let days = line.reissueAfterDays {
-                // A scalar subquery, probed per member through the member_id index: as NOT EXISTS
-                // the planner may turn it into an anti join over all of the template's coupons,
-                // re-scanned per member while the statistics still think the table is small.
+                let last =
+                    line.countsUnnumbered
+                    ? "(SELECT max(c.issued_at) FROM coupons c WHERE c.member_id = m.id AND c.template_key = \(key))"
+                    : "\(probe).last"
                 conditions.append(
                     """
-                    coalesce((SELECT max(c.issued_at) FROM coupons c WHERE c.member_id = m.id \
-                    AND c.template_key = \(p.add(line.templateKey))), '-infinity') \
-                    <= \(p.add(plan.issuedAt))::timestamptz - make_interval(days => \(p.add(days)))
+                    coalesce(\(last), '-infinity') <= \(p.add(plan.issuedAt))::timestamptz - make_interval(days => \(p.add(days)))
                     """)
             }
         }
-        return "FROM members m WHERE " + conditions.joined(separator: "\n  AND ")
+        let from = (["FROM members m"] + joins).joined(separator: "\n") + "\nWHERE " + conditions.joined(separator: "\n  AND ")
+        return (from, capNumbers)
     }
 
-    /// Counts the chunk's eligible members (used when stock may run short).
+    /// Counts the chunk's eligible members.
     func countEligible(lower: Int64, upper: Int64) -> (sql: String, parameters: [any PostgresBindable]) {
         let p = Parameters()
-        let from = eligibility(lower: lower, upper: upper, p)
+        let from = eligibility(lower: lower, upper: upper, p).from
         return ("SELECT count(*) \(from)", p.values)
+    }
+
+    /// Members per chunk of `size` from `lower` on, as `(chunk, members)` rows: eligible ones, or
+    /// with `limits` false those the segment and arm select (an upper bound, with no probes).
+    func countPerChunk(lower: Int64, upper: Int64, size: Int64, limits: Bool) -> (
+        sql: String, parameters: [any PostgresBindable]
+    ) {
+        let p = Parameters()
+        let from = eligibility(lower: lower, upper: upper, limits: limits, p).from
+        return ("SELECT ((m.id - \(p.add(lower))) / \(p.add(size)))::int AS chunk, count(*) AS members \(from) GROUP BY 1", p.values)
     }
 
     /// Up to `limit` eligible members in id order, for samples.
     func sample(limit: Int) -> (sql: String, parameters: [any PostgresBindable]) {
         let p = Parameters()
-        let from = eligibility(lower: Int64.min, upper: Int64.max, p)
+        let from = eligibility(lower: Int64.min, upper: Int64.max, p).from
         return ("SELECT m.id \(from) ORDER BY m.id LIMIT \(p.add(Int64(limit)))", p.values)
     }
 
@@ -77,7 +114,7 @@ struct IssueChunkStatement {
     /// INSERT … SELECT: the row count comes back in the command tag, with no CTE to materialize.
     func insert(lower: Int64, upper: Int64, limit: Int64?) -> (sql: String, parameters: [any PostgresBindable]) {
         let p = Parameters()
-        let from = eligibility(lower: lower, upper: upper, p)
+        let (from, capNumbers) = eligibility(lower: lower, upper: upper, p)
         let limitClause = limit.map { "LIMIT \(p.add($0))" } ?? ""
         if arm.holdout {
             return (
@@ -98,12 +135,14 @@ struct IssueChunkStatement {
         var expiries: [String] = []
         var uses: [Int32] = []  // -1 for none (arrays of optionals are not bindable)
         var capOffsets: [Int32] = []  // 1…quantity for a limited template's coupons, -1 otherwise
+        var capLines: [Int32] = []  // the line whose cap number a coupon continues (1-based), 0 for none
         var faceCases: [String] = []
         var seq: Int32 = 0
-        for line in arm.lines {
+        for (lineIndex, line) in arm.lines.enumerated() {
             for index in 0..<line.quantity {
                 seq += 1
                 capOffsets.append(line.isLimited ? Int32(index + 1) : -1)
+                capLines.append(line.isLimited ? Int32(lineIndex + 1) : 0)
                 keys.append(line.templateKey)
                 versions.append(Int32(line.version))
                 seqs.append(seq)
@@ -129,22 +168,24 @@ struct IssueChunkStatement {
             }
         }
         let face = faceCases.isEmpty ? "l.face" : "CASE l.seq \(faceCases.joined(separator: " ")) ELSE l.face END"
+        let numbered = capNumbers.enumerated().compactMap { index, number in number.map { (index + 1, $0) } }
+        let capColumns = numbered.map { ", \($0.1) AS cap\($0.0)" }.joined()
+        let capSeq =
+            numbered.isEmpty
+            ? "NULL::int"
+            : "CASE l.cap_line \(numbered.map { "WHEN \($0.0) THEN l.cap_offset + e.cap\($0.0)" }.joined(separator: " ")) END"
         return (
             """
             INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, arm, face_value_fen,
                                  issued_at, valid_from, expires_at, uses_left, cap_seq)
             SELECT l.key, l.version, e.id, \(p.add(runID)), l.seq, \(p.add(arm.name)), \(face),
-                   \(p.add(plan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1),
-                   CASE WHEN l.cap_offset > 0 THEN l.cap_offset + (
-                       SELECT coalesce(max(c.cap_seq), 0) FROM coupons c
-                       WHERE c.member_id = e.id AND c.template_key = l.key AND c.cap_seq IS NOT NULL) END
-            FROM (SELECT m.id \(from) ORDER BY m.id \(limitClause)) AS e
+                   \(p.add(plan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1), \(capSeq)
+            FROM (SELECT m.id\(capColumns) \(from) ORDER BY m.id \(limitClause)) AS e
             CROSS JOIN unnest(\(p.add(keys))::text[], \(p.add(versions))::int[], \(p.add(seqs))::int[],
                               \(p.add(faces))::bigint[], \(p.add(froms))::timestamptz[], \(p.add(expiries))::timestamptz[],
-                              \(p.add(uses))::int[], \(p.add(capOffsets))::int[])
-                AS l(key, version, seq, face, valid_from, expires_at, uses_left, cap_offset)
+                              \(p.add(uses))::int[], \(p.add(capOffsets))::int[], \(p.add(capLines))::int[])
+                AS l(key, version, seq, face, valid_from, expires_at, uses_left, cap_offset, cap_line)
             """, p.values
         )
     }
 }
-

@@ -32,14 +32,25 @@ public enum TemplateCatalogStore {
     }
 
     /// Stock follows the definition; lowering it below what was issued stops further issuance.
+    /// A template without per-member limits issues unnumbered coupons, which the limit checks
+    /// must then count if a limit is added later (`has_unnumbered`).
     static func syncStock(_ template: CouponTemplate, _ tx: Connection) throws {
+        let unnumbered = template.perMemberLimit == nil && template.reissueAfterDays == nil
         try tx.execute(
             """
-            INSERT INTO template_stock (key, stock) VALUES ($1, $2)
+            INSERT INTO template_stock (key, stock, has_unnumbered) VALUES ($1, $2, $3)
             ON CONFLICT (key) DO UPDATE
-                SET stock = CASE WHEN EXCLUDED.stock IS NULL THEN NULL ELSE greatest(EXCLUDED.stock, template_stock.issued) END
+                SET stock = CASE WHEN EXCLUDED.stock IS NULL THEN NULL ELSE greatest(EXCLUDED.stock, template_stock.issued) END,
+                    has_unnumbered = template_stock.has_unnumbered OR EXCLUDED.has_unnumbered
                 WHERE template_stock.stock IS DISTINCT FROM EXCLUDED.stock
-            """, [template.key, template.stock])
+                   OR (EXCLUDED.has_unnumbered AND NOT template_stock.has_unnumbered)
+            """, [template.key, template.stock, unnumbered])
+    }
+
+    /// Whether coupons of `key` may have been issued without a cap number.
+    static func hasUnnumberedCoupons(_ key: String, _ connection: Connection) throws -> Bool {
+        try connection.query("SELECT has_unnumbered FROM template_stock WHERE key = $1", [key]).first?
+            .decode("has_unnumbered", as: Bool.self) ?? false
     }
 
     /// The version `register` would give, without writing (dry runs).
