@@ -25,6 +25,13 @@ struct IssueChunkStatement {
     let arm: IssuePlan.Arm
     let runID: Int64
 
+    /// Settings for a transaction that runs these statements. JIT off: a chunk statement is short
+    /// and runs hundreds of times, so compiling it costs more than it saves, and estimates on a
+    /// never-analyzed or fast-grown `coupons` table would have it compiled (tens of ms) every time.
+    static func prepare(_ tx: Connection) throws {
+        try tx.execute("SET LOCAL jit = off")
+    }
+
     /// Parameters are numbered in the order they are added.
     private final class Parameters {
         var values: [any PostgresBindable] = []

@@ -105,8 +105,7 @@ public struct IssueExecutor: JobExecutor {
         // then "succeed" having silently skipped its remaining members.
         if !issuePlan.segment.snapshots.isEmpty { try issuePlan.segment.verifySnapshots(connection: tx) }
         var counts: RunCounts = [:]
-        // Chunk statements are short and many: JIT compile time would be paid on every one.
-        try tx.execute("SET LOCAL jit = off")
+        try IssueChunkStatement.prepare(tx)
         counts["members_scanned"] = try tx.query(
             "SELECT count(*) FROM members WHERE id >= $1 AND id < $2", [bounds.lower, bounds.upper]
         ).row(0).decode(0, as: Int64.self)

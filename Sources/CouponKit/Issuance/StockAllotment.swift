@@ -21,7 +21,7 @@ enum StockAllotment {
         guard !keys.isEmpty, let lower = chunks.first?.lower, let upper = chunks.last?.upper else { return }
         let issuePlan = plan
         let (allotments, eligible) = try connection.transaction { tx -> ([[Int64]?], [[Int64]?]?) in
-            try tx.execute("SET LOCAL jit = off")
+            try IssueChunkStatement.prepare(tx)
             // Row locks in key order: planners of runs sharing templates take turns, without deadlock.
             _ = try tx.query("SELECT key FROM template_stock WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE", [keys])
             try tx.execute(
