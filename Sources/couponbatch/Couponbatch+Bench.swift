@@ -24,6 +24,15 @@ extension Couponbatch {
         @Option(help: "Rows of earlier runs in coupons for the cases after a big run (0 skips them).")
         var earlierCoupons: Int = 10_000_000
 
+        @Option(help: "Another couponbatch binary to measure instead of this one (e.g. an earlier release).")
+        var productBinary: String?
+
+        @Option(help: "Only cases whose label contains this text.")
+        var only: String?
+
+        @Flag(help: "Skip the cron and code micro-benchmarks.")
+        var issuanceOnly = false
+
         func run() throws {
             _ = global.makeLogger()
             guard let url = global.resolvedDatabaseURL else {
@@ -32,6 +41,42 @@ extension Couponbatch {
             let bench = try BenchDatabases(templateURL: url)
             print("== server: \(try bench.settings())")
 
+            if !issuanceOnly { try Self.microBenchmarks() }
+
+            let startup = try (0..<5).map { _ in try IssueBench.timed(["version"]).seconds }.min() ?? 0
+            print(String(format: "== process start-up (couponbatch version): %.0f ms", startup * 1000))
+
+            let measure = IssueBench(bench: bench, repeats: repeats, binary: productBinary ?? CommandLine.arguments[0])
+            func selected(_ cases: [IssuanceBenchmark.Case]) -> [IssuanceBenchmark.Case] {
+                guard let only else { return cases }
+                return cases.filter { $0.label.contains(only) }
+            }
+            print("== peak RSS of couponbatch run, per_member: 1, --workers default")
+            var rss: [Int: Double] = [:]
+            for count in [smallMembers, members] where count > 0 {
+                try bench.prepareMembers(count)
+                let probe = IssuanceBenchmark.cases(members: count, workers: [nil])[2]
+                rss[count] = try measure.product(probe).rssMB
+                print(String(format: "  %9d members: %6.1f MB", count, rss[count] ?? 0))
+            }
+
+            print("== issuance, \(members) members, one coupon each unless noted; fresh database, coupons never analyzed")
+            print("   floors (one INSERT … SELECT, same table and indexes): plain; capped (with cap_seq) for per_member;")
+            print("   3 capped coupons a member for the combo; a capped coupon with its arm by the same hash for A/B")
+            IssueBench.printHeader()
+            for benchCase in selected(IssuanceBenchmark.cases(members: members)) { try measure.row(benchCase) }
+
+            if earlierCoupons > 0 {
+                let runs = max(1, earlierCoupons / members)
+                print("== after a big earlier run: coupons holds \(runs * members) earlier rows, VACUUM ANALYZEd as autovacuum leaves them")
+                _ = try bench.makeBigDatabase(earlierRuns: runs)
+                IssueBench.printHeader()
+                for benchCase in selected(IssuanceBenchmark.afterBigRunCases(members: members)) { try measure.row(benchCase, big: true) }
+            }
+        }
+
+        /// Cron next-time computations and code computations, in-process.
+        static func microBenchmarks() throws {
             print("== cron: 1M next-time computations per expression (release build)")
             for result in CronBenchmark.run(count: 1_000_000) {
                 print("  \(result.label.padding(toLength: 44, withPad: " ", startingAt: 0)) \(String(format: "%.3f", result.seconds)) s")
@@ -44,31 +89,6 @@ extension Couponbatch {
             for id in Int64(1)...1_000_000 { checksum &+= try codec.code(for: id).utf8.count }
             let codeSeconds = Date().timeIntervalSince(codeStart)
             print("  \(Int(1_000_000 / codeSeconds)) codes/s (\(checksum / 1_000_000) chars each)")
-
-            let startup = try (0..<5).map { _ in try IssueBench.timed(["version"]).seconds }.min() ?? 0
-            print(String(format: "== process start-up (couponbatch version): %.0f ms", startup * 1000))
-
-            let measure = IssueBench(bench: bench, repeats: repeats)
-            print("== peak RSS of couponbatch run, per_member: 1, --workers default")
-            var rss: [Int: Double] = [:]
-            for count in [smallMembers, members] where count > 0 {
-                try bench.prepareMembers(count)
-                let probe = IssuanceBenchmark.cases(members: count, workers: [nil])[2]
-                rss[count] = try measure.product(probe).rssMB
-                print(String(format: "  %9d members: %6.1f MB", count, rss[count] ?? 0))
-            }
-
-            print("== issuance, \(members) members, one coupon each unless noted; fresh database, coupons never analyzed")
-            IssueBench.printHeader()
-            for benchCase in IssuanceBenchmark.cases(members: members) { try measure.row(benchCase) }
-
-            if earlierCoupons > 0 {
-                let runs = max(1, earlierCoupons / members)
-                print("== after a big earlier run: coupons holds \(runs * members) earlier rows, VACUUM ANALYZEd as autovacuum leaves them")
-                _ = try bench.makeBigDatabase(earlierRuns: runs)
-                IssueBench.printHeader()
-                for benchCase in IssuanceBenchmark.afterBigRunCases(members: members) { try measure.row(benchCase, big: true) }
-            }
         }
     }
 }

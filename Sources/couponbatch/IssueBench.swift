@@ -5,9 +5,21 @@ import Postgres
 /// Measures the issuance cases: each product figure (a `couponbatch run` child process, start-up
 /// included) beside its floor statement, alternating, each on a fresh clone (or on the big
 /// database reset to its earlier runs); the fastest of `repeats` of each is printed.
-struct IssueBench {
+final class IssueBench {
     let bench: BenchDatabases
     let repeats: Int
+    /// The couponbatch binary measured.
+    let binary: String
+
+    /// Floors measured so far, per kind and table state: each kind is measured `repeats` times,
+    /// alongside the first products that need it, and serves every row with the same floor.
+    private var floors: [String: [Double]] = [:]
+
+    init(bench: BenchDatabases, repeats: Int, binary: String) {
+        self.bench = bench
+        self.repeats = repeats
+        self.binary = binary
+    }
 
     struct Product {
         let seconds: Double
@@ -19,13 +31,15 @@ struct IssueBench {
     }
 
     func row(_ benchCase: IssuanceBenchmark.Case, big: Bool = false) throws {
-        var floors: [Double] = []
+        let floorKey = "\(benchCase.floor.rawValue)\(big ? " big" : "")"
         var products: [Product] = []
         for _ in 0..<max(1, repeats) {
-            floors.append(try floor(benchCase.floor, big: big))
+            if floors[floorKey, default: []].count < max(1, repeats) {
+                floors[floorKey, default: []].append(try floor(benchCase.floor, big: big))
+            }
             products.append(try product(benchCase, big: big))
         }
-        let floor = max(floors.min() ?? 0, 0.001)
+        let floor = max(floors[floorKey]?.min() ?? 0, 0.001)
         let seconds = products.map(\.seconds).min() ?? 0
         let ratio = seconds / floor
         print(
@@ -33,6 +47,7 @@ struct IssueBench {
                 format: "  %@ %7.2f  %13.2f  %5.2f  ≤%.2f %@  %5.1f MB",
                 benchCase.label.padding(toLength: 50, withPad: " ", startingAt: 0), floor, seconds, ratio, benchCase.goal,
                 ratio <= benchCase.goal ? "ok  " : "OVER", products.map(\.rssMB).max() ?? 0))
+        fflush(nil)  // progress shows when the output goes to a file
     }
 
     private func database(big: Bool) throws -> String {
@@ -60,7 +75,7 @@ struct IssueBench {
         var arguments = ["run", "bench-issue", "--jobs-dir", jobsDir, "--at", "2026-11-23T02:00:00Z"]
         if let workers = benchCase.workers { arguments += ["--workers", "\(workers)"] }
         let started = Date()
-        let usage = try ChildProcess.run(CommandLine.arguments[0], arguments, databaseURL: url)
+        let usage = try ChildProcess.run(binary, arguments, databaseURL: url)
         let seconds = Date().timeIntervalSince(started)
         guard usage.status == 0 else { throw ConfigurationError("bench run (\(benchCase.label)) failed with exit \(usage.status)") }
         let connection = try Connection.connect(url: url)
