@@ -6,7 +6,8 @@ import Testing
 
 /// A chunk statement's plan must not depend on statistics: runs start on a `coupons` table that
 /// was never analyzed, or whose statistics say it is empty while the run grows it. Whatever the
-/// estimates, it is not JIT-compiled and its per-member checks are index probes of the cap index.
+/// estimates, it is not JIT-compiled, its per-member checks read the cap index (each limited line
+/// one range scan of it), and no nested loop re-runs such a read per member.
 @Suite struct IssueChunkPlanTests {
     enum TableState: String, CaseIterable, CustomStringConvertible {
         /// Rows written and never analyzed.
@@ -40,8 +41,12 @@ import Testing
         [node] + ((node["Plans"] as? [[String: Any]]) ?? []).flatMap(nodes)
     }
 
+    static func readsCoupons(_ node: [String: Any]) -> Bool {
+        (node["Relation Name"] as? String) == "coupons" && (node["Node Type"] as? String) != "ModifyTable"
+    }
+
     @Test(arguments: TableState.allCases)
-    func chunkStatementsProbeTheCapIndexWithoutJIT(state: TableState) throws {
+    func chunkStatementsReadTheCapIndexOnceWithoutJIT(state: TableState) throws {
         let database = try TestDatabase()
         let connection = try database.connect()
         try connection.execute(
@@ -78,7 +83,8 @@ import Testing
                     (try JSONSerialization.jsonObject(with: Data(explained.utf8)) as? [[String: Any]])?.first)
                 if jitAvailable { #expect(top["JIT"] == nil, "\(name) of arm \(arm.name ?? "-") is JIT-compiled") }
                 let root = try #require(top["Plan"] as? [String: Any])
-                let reads = Self.nodes(root).filter { ($0["Relation Name"] as? String) == "coupons" && ($0["Node Type"] as? String) != "ModifyTable" }
+                let plan = Self.nodes(root)
+                let reads = plan.filter(Self.readsCoupons)
                 let limited = arm.lines.filter(\.isLimited).count
                 #expect(reads.count == limited, "\(name): \(reads.map { $0["Node Type"] ?? "?" })")
                 for read in reads {
@@ -86,6 +92,9 @@ import Testing
                         ["Index Scan", "Index Only Scan"].contains(read["Node Type"] as? String)
                             && read["Index Name"] as? String == IssueChunkStatement.capConstraint,
                         "\(name) reads coupons by \(read["Node Type"] ?? "?") on \(read["Index Name"] ?? "no index")")
+                }
+                for loop in plan where (loop["Node Type"] as? String) == "Nested Loop" {
+                    #expect(!Self.nodes(loop).contains(where: Self.readsCoupons), "\(name) reads coupons inside a nested loop")
                 }
             }
         }
