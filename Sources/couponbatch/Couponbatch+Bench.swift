@@ -18,20 +18,38 @@ extension Couponbatch {
         @Option(help: "Members for the peak-RSS comparison (peak RSS should not grow from here to --members).")
         var smallMembers: Int = 100_000
 
-        @Option(help: "Measurements of each figure and of each floor; the fastest of each is printed.")
+        @Option(help: "Measurements of each issuance figure and of each floor; the fastest of each is printed.")
         var repeats: Int = 2
 
-        @Option(help: "Rows of earlier runs in coupons for the cases after a big run (0 skips them).")
+        @Option(help: "Rows of earlier runs in coupons for the issuance cases after a big run (0 skips them).")
         var earlierCoupons: Int = 10_000_000
 
-        @Option(help: "Another couponbatch binary to measure instead of this one (e.g. an earlier release).")
+        @Option(help: "Another couponbatch binary to measure issuance with instead of this one (e.g. an earlier release).")
         var productBinary: String?
 
-        @Option(help: "Only cases whose label contains this text.")
+        @Option(help: "Only issuance cases whose label contains this text.")
         var only: String?
 
-        @Flag(help: "Skip the cron and code micro-benchmarks.")
+        @Flag(help: "Only the issuance cases, without cron, codes, sweeps, imports and reports.")
         var issuanceOnly = false
+
+        @Option(help: "Expiring coupons for the sweep benchmarks (0 skips them).")
+        var sweepCoupons: Int = 1_000_000
+
+        @Option(help: "Members holding the sweep benchmarks' coupons.")
+        var sweepMembers: Int = 300_000
+
+        @Flag(help: "Only the sweep benchmarks (and the index cost), not cron, codes and issuance.")
+        var onlySweeps = false
+
+        @Option(help: "Rows of the members import benchmark (0 skips it).")
+        var importRows: Int = 1_000_000
+
+        @Option(help: "Coupons of the report benchmark (0 skips it).")
+        var reportCoupons: Int = 10_000_000
+
+        @Option(help: "Rows of the redemptions import benchmark, run on the report's coupons (0 skips it).")
+        var backfillRows: Int = 100_000
 
         func run() throws {
             _ = global.makeLogger()
@@ -40,9 +58,35 @@ extension Couponbatch {
             }
             let bench = try BenchDatabases(templateURL: url)
             print("== server: \(try bench.settings())")
+            if !onlySweeps {
+                if !issuanceOnly { try Self.microBenchmarks() }
+                // First, while no connection holds the bench database: issuance clones it.
+                try issuance(bench)
+                try bench.dropScratch()
+            }
+            if issuanceOnly { return }
 
-            if !issuanceOnly { try Self.microBenchmarks() }
+            let connection = try global.connect()
+            // Children get the URL through their environment, never their command line (ps shows that).
+            setenv("DATABASE_URL", url, 1)
+            let jobsDir = try Self.writeBenchJobs()
+            defer { try? FileManager.default.removeItem(atPath: jobsDir) }
+            if onlySweeps {
+                try Self.prepareMembers(members, url: url, connection)
+                try SweepBench.indexCost(jobsDir: jobsDir, url: url, connection)
+                try SweepBench.run(coupons: sweepCoupons, members: sweepMembers, jobsDir: jobsDir, url: url, connection)
+                return
+            }
+            if sweepCoupons > 0 {
+                try SweepBench.indexCost(jobsDir: jobsDir, url: url, connection)
+                try SweepBench.run(coupons: sweepCoupons, members: sweepMembers, jobsDir: jobsDir, url: url, connection)
+            }
+            try Self.merchantBenchmarks(
+                importRows: importRows, backfillRows: backfillRows, reportCoupons: reportCoupons, connection)
+        }
 
+        /// The issuance cases of issue 12, each beside its floor (`IssueBench`).
+        func issuance(_ bench: BenchDatabases) throws {
             let startup = try (0..<5).map { _ in try IssueBench.timed(["version"]).seconds }.min() ?? 0
             print(String(format: "== process start-up (couponbatch version): %.0f ms", startup * 1000))
 
@@ -52,12 +96,10 @@ extension Couponbatch {
                 return cases.filter { $0.label.contains(only) }
             }
             print("== peak RSS of couponbatch run, per_member: 1, --workers default")
-            var rss: [Int: Double] = [:]
             for count in [smallMembers, members] where count > 0 {
                 try bench.prepareMembers(count)
                 let probe = IssuanceBenchmark.cases(members: count, workers: [nil])[2]
-                rss[count] = try measure.product(probe).rssMB
-                print(String(format: "  %9d members: %6.1f MB", count, rss[count] ?? 0))
+                print(String(format: "  %9d members: %6.1f MB", count, try measure.product(probe).rssMB))
             }
 
             print("== issuance, \(members) members, one coupon each unless noted; fresh database, coupons never analyzed")
@@ -90,6 +132,79 @@ extension Couponbatch {
             let codeSeconds = Date().timeIntervalSince(codeStart)
             print("  \(Int(1_000_000 / codeSeconds)) codes/s (\(checksum / 1_000_000) chars each)")
         }
+
+        static func writeBenchJobs() throws -> String {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("couponbatch-bench-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try """
+            templates:
+              - key: bench-cash
+                type: cash
+                off_fen: 1000
+                validity: {days: 7}
+            """.write(toFile: "\(dir)/templates.yaml", atomically: true, encoding: .utf8)
+            try """
+            name: bench-issue
+            kind: issue
+            manual_only: true
+            segment: everyone
+            chunk_size: 20000
+            coupons:
+              - {template: bench-cash}
+            """.write(toFile: "\(dir)/bench-issue.yaml", atomically: true, encoding: .utf8)
+            return dir
+        }
+
+        /// Grows or shrinks `members` to `count`; seeding runs as a child process so its rate and
+        /// peak memory are the command's own.
+        static func prepareMembers(_ count: Int, url: String?, _ connection: Connection) throws {
+            let present = try connection.query("SELECT count(*) FROM members").row(0).decode(0, as: Int.self)
+            if present > count { try connection.execute("DELETE FROM members WHERE id > $1", [count]) }
+            if present < count {
+                let arguments = ["seed", "members", "--count", "\(count)", "--seed", "42", "--as-of", "2026-11-01"]
+                let started = Date()
+                let usage = try ChildProcess.run(CommandLine.arguments[0], arguments)
+                let seconds = Date().timeIntervalSince(started)
+                guard usage.status == 0 else { throw ConfigurationError("seeding failed with exit \(usage.status)") }
+                let written = Double(count - present)
+                print(
+                    String(
+                        format: "  seed members --count %d: %.0f members written by COPY in %.2f s (%.0f/s), peak RSS %.1f MB",
+                        count, written, seconds, written / seconds, Double(usage.maxRSSKilobytes) / 1024))
+            }
+            try connection.execute("VACUUM ANALYZE members")
+        }
+
+        static func reset(_ connection: Connection) throws {
+            try connection.execute(
+                "TRUNCATE coupons, notifications, issue_holdouts, run_chunks, job_runs, job_state, template_stock, coupon_templates")
+            try connection.execute("CHECKPOINT")
+        }
+
+        static func floor(_ connection: Connection) throws -> Double {
+            try reset(connection)
+            let started = Date()
+            try connection.execute(
+                """
+                INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, face_value_fen, issued_at,
+                                     valid_from, expires_at)
+                SELECT 'bench-cash', 1, m.id, 1, 1, 1000, now(), now(), now() + interval '7 days' FROM members m
+                """)
+            return Date().timeIntervalSince(started)
+        }
+
+        static func product(jobsDir: String, url: String?, workers: Int, _ connection: Connection) throws -> (Double, Double) {
+            try reset(connection)
+            let arguments = ["run", "bench-issue", "--jobs-dir", jobsDir, "--workers", "\(workers)", "--at", "2026-11-23T02:00:00Z"]
+            let started = Date()
+            let usage = try ChildProcess.run(CommandLine.arguments[0], arguments)
+            let seconds = Date().timeIntervalSince(started)
+            guard usage.status == 0 else { throw ConfigurationError("bench run failed with exit \(usage.status)") }
+            let issued = try connection.query("SELECT count(*) FROM coupons").row(0).decode(0, as: Int.self)
+            let members = try connection.query("SELECT count(*) FROM members").row(0).decode(0, as: Int.self)
+            guard issued == members else { throw ConfigurationError("bench run issued \(issued) coupons to \(members) members") }
+            return (seconds, Double(usage.maxRSSKilobytes) / 1024)
+        }
     }
 }
 
@@ -101,7 +216,7 @@ enum ChildProcess {
     }
 
     /// `databaseURL` reaches the child through its environment, never its command line (ps shows that).
-    static func run(_ executable: String, _ arguments: [String], databaseURL: String?) throws -> Usage {
+    static func run(_ executable: String, _ arguments: [String], databaseURL: String? = nil) throws -> Usage {
         if let databaseURL { setenv("DATABASE_URL", databaseURL, 1) }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
