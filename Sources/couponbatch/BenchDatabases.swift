@@ -42,26 +42,11 @@ struct BenchDatabases {
         ).row(0).decode(0, as: String.self)
     }
 
-    /// Grows or shrinks the template's `members` to `count`; seeding runs as a child process so
-    /// its rate and peak memory are the command's own.
+    /// Grows or shrinks the template's `members` to `count` (and analyzes them, as a merchant's
+    /// members table is).
     func prepareMembers(_ count: Int) throws {
         let connection = try Connection.connect(url: templateURL)
-        let present = try connection.query("SELECT count(*) FROM members").row(0).decode(0, as: Int.self)
-        if present > count { try connection.execute("DELETE FROM members WHERE id > $1", [count]) }
-        if present < count {
-            let started = Date()
-            let usage = try ChildProcess.run(
-                CommandLine.arguments[0], ["seed", "members", "--count", "\(count)", "--seed", "42", "--as-of", "2026-11-01"],
-                databaseURL: templateURL)
-            let seconds = Date().timeIntervalSince(started)
-            guard usage.status == 0 else { throw ConfigurationError("seeding failed with exit \(usage.status)") }
-            let written = Double(count - present)
-            print(
-                String(
-                    format: "  seed members --count %d: %.0f members written by COPY in %.2f s (%.0f/s), peak RSS %.1f MB",
-                    count, written, seconds, written / seconds, Double(usage.maxRSSKilobytes) / 1024))
-        }
-        try connection.execute("VACUUM ANALYZE members")
+        try Couponbatch.Bench.prepareMembers(count, url: templateURL, connection)
         try connection.execute("CHECKPOINT")
     }
 

@@ -163,7 +163,7 @@ extension Couponbatch {
             if present < count {
                 let arguments = ["seed", "members", "--count", "\(count)", "--seed", "42", "--as-of", "2026-11-01"]
                 let started = Date()
-                let usage = try ChildProcess.run(CommandLine.arguments[0], arguments)
+                let usage = try ChildProcess.run(CommandLine.arguments[0], arguments, databaseURL: url)
                 let seconds = Date().timeIntervalSince(started)
                 guard usage.status == 0 else { throw ConfigurationError("seeding failed with exit \(usage.status)") }
                 let written = Double(count - present)
