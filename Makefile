@@ -27,7 +27,7 @@ TEMPLATE_DB := couponbatch_test_template
 # Demo code secret: for the demo only. Production sets COUPONBATCH_CODE_SECRET(_FILE) itself.
 DEMO_SECRET := demo-secret-not-for-production-0123456789
 
-.PHONY: demo-jobs demo-merchant demo-report report-check help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint
+.PHONY: demo-jobs demo-merchant demo-report report-check help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint bench-pg-start bench-pg-stop
 
 help:
 	@echo "make demo     install PostgreSQL if missing, start a private cluster, build, migrate, seed, run the demo"
@@ -247,16 +247,46 @@ test: test-db
 	COUPONBATCH_TEST_DATABASE_URL="$${base%/*}/$(TEMPLATE_DB)" COUPONBATCH_BIN="$(CURDIR)/$(DEBUG_BIN)" \
 	  $(SWIFT) test
 
-# Benchmarks print couponbatch's figure beside a floor measured in the same run, on a scratch
-# database (couponbatch_bench) that is created and migrated here.
-bench: pg-start release
-	@base="$$(cat .pg-url)"; admin="$${base%/*}/postgres"; \
-	psql "$$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = 'couponbatch_bench'" | grep -q 1 || psql "$$admin" -qc "CREATE DATABASE couponbatch_bench"; \
-	DATABASE_URL="$${base%/*}/couponbatch_bench" $(RELEASE_BIN) migrate >/dev/null; \
-	DATABASE_URL="$${base%/*}/couponbatch_bench" $(RELEASE_BIN) bench $(BENCH_ARGS)
+# A second private cluster for `make bench`, durable and with PostgreSQL's default settings (fsync
+# on, shared_buffers 128MB, jit on), as a merchant's server has: only its address is set. It lives
+# beside the first one ($(PGDATA_DIR)-durable); .pg-durable-url records its URL.
+DURABLE_DIR = $(PGDATA_DIR)-durable
+bench-pg-start: deps
+	@bin="$(PG_BIN)"; dir="$(DURABLE_DIR)"; \
+	if [ ! -f "$$dir/PG_VERSION" ]; then \
+	  echo "==> creating a durable default-settings PostgreSQL cluster in $$dir"; \
+	  mkdir -p "$$dir"; \
+	  if [ "$(IS_ROOT)" = yes ]; then chown postgres:postgres "$$dir"; chmod 700 "$$dir"; fi; \
+	  $(PG_RUN) "$$bin/initdb" -D "$$dir" -U couponbatch --auth=trust -E UTF8 --no-locale >/dev/null; \
+	  port=$$((55000 + 0x$$(echo $(PROJECT_KEY) | cut -c1-4) % 1000)); \
+	  while (exec 3<>/dev/tcp/127.0.0.1/$$port) 2>/dev/null; do port=$$((port + 1)); done; \
+	  { echo "port = $$port"; echo "listen_addresses = '127.0.0.1'"; echo "unix_socket_directories = '$$dir'"; } \
+	    | $(PG_RUN) tee -a "$$dir/postgresql.conf" >/dev/null; \
+	fi; \
+	port=$$(sed -n "s/^port = \([0-9]*\)/\1/p" "$$dir/postgresql.conf" | tail -1); \
+	if ! $(PG_RUN) "$$bin/pg_ctl" -D "$$dir" status >/dev/null 2>&1; then \
+	  echo "==> starting the durable bench PostgreSQL on 127.0.0.1:$$port"; \
+	  $(PG_RUN) "$$bin/pg_ctl" -D "$$dir" -l "$$dir/server.log" -w -t 60 start >/dev/null; \
+	fi; \
+	echo "postgresql://couponbatch@127.0.0.1:$$port/couponbatch_bench" > .pg-durable-url
 
-clean: pg-stop
-	rm -rf .build "$(PGDATA_DIR)" .pg-url .pg-location
+bench-pg-stop:
+	@dir="$(DURABLE_DIR)"; if [ -f "$$dir/PG_VERSION" ]; then $(PG_RUN) "$(PG_BIN)/pg_ctl" -D "$$dir" -m fast stop || true; fi
+
+# Benchmarks print couponbatch's figures beside a floor measured in the same run, on both clusters:
+# the fast private one (everything), then the durable default-settings one (the issuance cases). On each, a scratch database
+# (couponbatch_bench) is created and migrated here; the bench clones fresh databases from it.
+bench: pg-start bench-pg-start release
+	@for target in "$$(cat .pg-url)|" "$$(cat .pg-durable-url)|--issuance-only"; do \
+	  url="$${target%|*}"; only="$${target#*|}"; \
+	  admin="$${url%/*}/postgres"; bench="$${url%/*}/couponbatch_bench"; \
+	  psql "$$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = 'couponbatch_bench'" | grep -q 1 || psql "$$admin" -qc "CREATE DATABASE couponbatch_bench"; \
+	  DATABASE_URL="$$bench" $(RELEASE_BIN) migrate >/dev/null; \
+	  DATABASE_URL="$$bench" $(RELEASE_BIN) bench $$only $(BENCH_ARGS); \
+	done
+
+clean: pg-stop bench-pg-stop
+	rm -rf .build "$(PGDATA_DIR)" "$(DURABLE_DIR)" .pg-url .pg-location .pg-durable-url
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
