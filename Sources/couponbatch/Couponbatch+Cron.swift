@@ -39,7 +39,7 @@ extension Couponbatch {
                 guard let zone = TimeZone(identifier: tz) else { return }
                 let start = from.flatMap(ISOInstant.parse) ?? Date()
                 for instant in cron.next(after: start, in: zone, count: count) {
-                    print(ISOInstant.format(instant, in: zone))
+                    print(LocalTimeFormat.format(instant, in: zone))
                 }
             }
         }

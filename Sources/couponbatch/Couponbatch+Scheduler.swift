@@ -44,8 +44,9 @@ extension Couponbatch {
                 runner: engine, clock: RunnerClock(origin: startAt.flatMap(ISOInstant.parse), scale: timeScale),
                 reload: { try watcher.reloadIfChanged() }, pollSeconds: pollSeconds,
                 graceSeconds: graceSeconds, logger: logger)
+            let times = global.timeDisplay(initial)
             try loop.run(initial: initial) { report in
-                RunOutput.printReports([report])
+                RunOutput.printReports([report], times: times)
             }
         }
     }

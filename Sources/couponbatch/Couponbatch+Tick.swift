@@ -24,7 +24,7 @@ extension Couponbatch {
             defer { signals.cancel() }
             let engine = runner.makeRunner(global: global, logger: logger, stop: stop)
             let reports = try engine.tick(deployment, now: now.flatMap(ISOInstant.parse) ?? Date())
-            RunOutput.printReports(reports)
+            RunOutput.printReports(reports, times: global.timeDisplay(deployment))
             if reports.contains(where: { $0.outcome == .failed || $0.outcome == .retrying }) { throw ExitCode(1) }
         }
     }
