@@ -135,3 +135,26 @@ public enum RunQueries {
             """, [job, paused, now])
     }
 }
+
+/// One committed chunk of a run, as the console's run page lists it.
+public struct RunChunkSummary: Sendable, Equatable {
+    public let chunk: Int
+    public let attempt: Int
+    public let counts: RunCounts
+    public let committedAt: Date
+}
+
+extension RunQueries {
+    /// The chunks a run has committed, in chunk order (a run has at most a few thousand).
+    public static func chunks(runID: Int64, _ connection: Connection) throws -> [RunChunkSummary] {
+        try connection.query(
+            "SELECT chunk, attempt, counts::text AS counts, committed_at FROM run_chunks WHERE run_id = $1 ORDER BY chunk",
+            [runID]
+        ).rows.map {
+            RunChunkSummary(
+                chunk: try $0.decode("chunk"), attempt: try $0.decode("attempt"),
+                counts: try $0.decode("counts", as: PostgresJSON<RunCounts>.self).value,
+                committedAt: try $0.decode("committed_at"))
+        }
+    }
+}
