@@ -246,4 +246,13 @@ struct RunCommandTests {
         #expect(tick.status == 78)
         #expect(tick.stderr.contains("\(file):3:11: schedule:"))
     }
+
+    @Test func cronNextSaysSoAndExits65WhenAnExpressionNeverFires() throws {
+        let never = try Couponbatch.run(["cron", "next", "0 0 30 2 *"])
+        #expect(never.status == 65, "\(never.transcript)")
+        #expect(never.stdout.isEmpty)
+        #expect(never.stderr.contains("never fires"))
+        let leap = try Couponbatch.run(["cron", "next", "0 0 29 2 *", "--from", "2026-01-01T00:00:00Z", "--count", "1"])
+        #expect(leap.stdout == "2028-02-29T00:00:00+08:00\n", "\(leap.transcript)")
+    }
 }

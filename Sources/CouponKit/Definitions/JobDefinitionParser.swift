@@ -1,5 +1,7 @@
 /// Reads one job file into a `JobDefinition`.
 enum JobDefinitionParser {
+    /// Said of a schedule with no month holding any of its days (`0 0 30 2 *`).
+    static let neverFires = "this schedule never fires: no selected month has a selected day (e.g. 30 February)"
     static let commonFields = [
         "name", "description", "kind", "schedule", "manual_only", "timezone", "concurrency", "catch_up",
         "starting_deadline", "max_catch_up", "retry", "timeout",
@@ -52,7 +54,12 @@ enum JobDefinitionParser {
                 scheduleReader.report("a manual_only job has no schedule; remove one of them")
             } else if let text = scheduleReader.string() {
                 do {
-                    schedule = try CronExpression(text)
+                    let parsed = try CronExpression(text)
+                    if parsed.canFire {
+                        schedule = parsed
+                    } else {
+                        scheduleReader.report(Self.neverFires)
+                    }
                 } catch {
                     scheduleReader.report(error.message)
                 }
