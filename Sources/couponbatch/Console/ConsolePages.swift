@@ -74,7 +74,7 @@ struct ConsolePages: Sendable {
                     HTML.escape(job.kind.rawValue),
                     "<code>\(HTML.escape(job.schedule?.description ?? "manual"))</code>",
                     HTML.escape(job.timeZone.identifier),
-                    next.map { HTML.escape(times.text($0, job: job.name)) } ?? "-",
+                    next.map { HTML.nowrap(times.text($0, job: job.name)) } ?? "-",
                     HTML.badge(paused.contains(job.name) ? "paused" : "active"),
                     last.map { "<a href=\"/runs/\($0.id)\">run \($0.id)</a> \(HTML.badge($0.status))" } ?? "never",
                 ]
@@ -110,8 +110,8 @@ struct ConsolePages: Sendable {
         let rows = runs.map { run -> [String] in
             [
                 "<a href=\"/runs/\(run.id)\">\(run.id)</a>",
-                "<a href=\"/runs?job=\(HTML.query(run.job))\">\(HTML.escape(run.job))</a>",
-                HTML.escape(times.text(run.slot, job: run.job)),
+                "<a href=\"/runs?job=\(HTML.query(run.job))\">\(HTML.nowrap(run.job))</a>",
+                HTML.nowrap(times.text(run.slot, job: run.job)),
                 HTML.escape(run.trigger),
                 HTML.badge(run.status),
                 "\(run.attempt)",
@@ -135,7 +135,7 @@ struct ConsolePages: Sendable {
         let run = try RunQueries.summary(id: id, connection)
         let chunks = try RunQueries.chunks(runID: id, connection)
         let times = display()
-        func time(_ date: Date?) -> String { date.map { HTML.escape(times.text($0, job: run.job)) } ?? "-" }
+        func time(_ date: Date?) -> String { date.map { HTML.nowrap(times.text($0, job: run.job)) } ?? "-" }
         var fields: [[String]] = [
             ["Job", "<a href=\"/runs?job=\(HTML.query(run.job))\">\(HTML.escape(run.job))</a>"],
             ["Status", HTML.badge(run.status)],

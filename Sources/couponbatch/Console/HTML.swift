@@ -60,6 +60,11 @@ enum HTML {
         return "<table><thead><tr>\(headText)</tr></thead><tbody>\n\(body)\n</tbody></table>"
     }
 
+    /// Text that must not wrap (times, names with dashes).
+    static func nowrap(_ text: String) -> String {
+        "<span class=\"t\">\(escape(text))</span>"
+    }
+
     static func badge(_ status: String) -> String {
         "<span class=\"badge \(escape(status))\">\(escape(status))</span>"
     }
@@ -97,5 +102,6 @@ enum HTML {
         .error{color:#8a1c1c;white-space:pre-wrap}
         form.filters{margin:0 0 12px;display:flex;gap:10px;align-items:center}
         .muted{color:#6b7585}
+        .t{white-space:nowrap}
         """
 }
