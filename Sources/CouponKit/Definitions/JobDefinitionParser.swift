@@ -10,6 +10,7 @@ enum JobDefinitionParser {
     static let kindFields: [JobKind: [String]] = [
         .issue: ["segment", "coupons", "variants", "chunk_size"],
         .noop: ["sleep_ms", "chunks", "fail"],
+        .prune: ["older_than", "batch_size"],
     ]
 
     struct Outcome {
@@ -86,6 +87,11 @@ enum JobDefinitionParser {
             action = readIssue(mapping, jobDirectory: jobDirectory, catalog: catalog).map { .issue($0) }
         case .noop:
             action = readNoop(mapping).map { .noop($0) }
+        case .prune:
+            action = .prune(
+                PruneAction(
+                    olderThanSeconds: mapping.value("older_than")?.durationSeconds() ?? PruneAction.defaultOlderThanSeconds,
+                    batchSize: mapping.value("batch_size")?.int(in: 1...100_000) ?? PruneAction.defaultBatchSize))
         default:
             action = nil
         }

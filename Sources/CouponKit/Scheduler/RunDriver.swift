@@ -80,8 +80,11 @@ struct RunDriver: Sendable {
             if let saved = try Self.savedPlan(run) {
                 plan = saved
             } else {
-                plan = try executor.plan(context, connection)
-                try ledger.savePlan(run, planJSON: String(decoding: try JSONEncoder().encode(plan), as: UTF8.self), connection)
+                plan = try PlanningLock.whilePlanning(connection) {
+                    let fresh = try executor.plan(context, connection)
+                    try ledger.savePlan(run, planJSON: String(decoding: try JSONEncoder().encode(fresh), as: UTF8.self), connection)
+                    return fresh
+                }
             }
             done = try ledger.committedChunks(run, connection)
         } catch let lost as RunLedger.LeaseLost {

@@ -85,8 +85,11 @@ public struct RunSummary: Sendable, Equatable, Codable {
 public enum RunQueries {
     static let select = """
         SELECT id, job, slot, trigger, status, attempt, failures, owner, lease_until, counts::text AS counts,
-               (SELECT count(*) FROM run_chunks c WHERE c.run_id = r.id)::int AS chunks_done,
-               jsonb_array_length(r.checkpoint->'plan'->'chunks') AS chunks_total,
+               -- A pruned run (couponbatch prune) keeps both numbers in its checkpoint.
+               coalesce(nullif((SELECT count(*) FROM run_chunks c WHERE c.run_id = r.id)::int, 0),
+                        (r.checkpoint->>'chunks_done')::int, 0) AS chunks_done,
+               coalesce(jsonb_array_length(r.checkpoint->'plan'->'chunks'), (r.checkpoint->>'chunks_total')::int)
+                   AS chunks_total,
                r.checkpoint->>'note' AS note, error, created_at, started_at, finished_at
         FROM job_runs r
         """
