@@ -67,6 +67,37 @@ struct OperationsServerTests {
         #expect(try HTTPProbe.get(base + "/metrics").status == 200)
     }
 
+    @Test func tickWritesTheNodeExporterTextfileWithCouponsPerTemplateAndTheStockLeft() throws {
+        let fixture = try IssueFixture(
+            templates: """
+                templates:
+                  - {key: gift-50, type: cash, off_fen: 5000, validity: {days: 7}, stock: 100}
+                """)
+        try fixture.addJob(
+            """
+            name: hourly-gift
+            kind: issue
+            schedule: "0 * * * *"
+            segment: everyone
+            chunk_size: 100
+            coupons:
+              - {template: gift-50}
+            """)
+        try fixture.addMembers(1...250)
+        let file = fixture.jobsDir + "/couponbatch.prom"
+        let tick = try fixture.command(["tick", "--now", "2026-01-05T01:00:30Z", "--metrics-textfile", file])
+        #expect(tick.status == 0, "\(tick.transcript)")
+        let samples = try PrometheusText.parse(try String(contentsOfFile: file, encoding: .utf8))
+        func value(_ name: String, _ label: String, _ labelValue: String) -> Double? {
+            samples.first { $0.name == name && $0.labels[label] == labelValue }?.value
+        }
+        #expect(value("couponbatch_runs_succeeded_total", "job", "hourly-gift") == 1)
+        #expect(value("couponbatch_coupons_issued_total", "template", "gift-50") == 100)
+        #expect(value("couponbatch_chunk_duration_seconds_count", "job", "hourly-gift") == 3)
+        #expect(value("couponbatch_stock_remaining", "template", "gift-50") == 0)
+        #expect(try fixture.int("SELECT count(*) FROM coupons") == 100)
+    }
+
     @Test func readyzIsUnreadyWhileMigrationsArePending() throws {
         let fixture = try EngineFixture(jobs: Self.jobs)
         try fixture.connect().execute("DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)")
