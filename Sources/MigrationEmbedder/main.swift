@@ -42,6 +42,8 @@ for path in arguments.dropFirst().sorted(by: { ($0 as NSString).lastPathComponen
     source += "        (\(literal(name)), \(literal(String(decoding: data, as: UTF8.self)))),\n"
 }
 source += "    ]\n}\n"
+// Unchanged text is not rewritten: a rebuilt tool (debug vs. test flags) then recompiles nothing.
+if FileManager.default.contents(atPath: output) == Data(source.utf8) { exit(0) }
 do {
     try Data(source.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
 } catch {
