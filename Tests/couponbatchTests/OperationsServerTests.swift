@@ -98,6 +98,24 @@ struct OperationsServerTests {
         #expect(try fixture.int("SELECT count(*) FROM coupons") == 100)
     }
 
+    @Test func aTakeoverOfARunWhoseRunnerDiedIsCounted() throws {
+        let fixture = try EngineFixture(jobs: ["manual.yaml": "name: manual\nkind: noop\nmanual_only: true\nchunks: 2\n"])
+        // A run whose runner died: running, its lease lapsed a minute ago.
+        try fixture.connect().execute(
+            """
+            INSERT INTO job_runs (job, slot, trigger, status, attempt, owner, lease_until, started_at)
+            VALUES ('manual', '2026-01-05T00:00:00Z', 'manual', 'running', 1, 'dead-host', now() - interval '1 minute', now())
+            """)
+        let file = fixture.jobsDir + "/couponbatch.prom"
+        let tick = try fixture.run(["tick", "--now", "2026-01-05T00:00:30Z", "--metrics-textfile", file])
+        #expect(tick.status == 0, "\(tick.transcript)")
+        let samples = try PrometheusText.parse(try String(contentsOfFile: file, encoding: .utf8))
+        #expect(samples.first { $0.name == "couponbatch_lease_takeovers_total" && $0.labels["job"] == "manual" }?.value == 1)
+        #expect(samples.first { $0.name == "couponbatch_runs_succeeded_total" && $0.labels["job"] == "manual" }?.value == 1)
+        // Not a scheduled run's first attempt: no lag is recorded for it.
+        #expect(!samples.contains { $0.name == "couponbatch_scheduling_lag_seconds_count" })
+    }
+
     @Test func readyzIsUnreadyWhileMigrationsArePending() throws {
         let fixture = try EngineFixture(jobs: Self.jobs)
         try fixture.connect().execute("DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)")
