@@ -67,10 +67,11 @@ public enum CouponMetrics {
     }
 
     /// Notifications handed to a sink: delivered, failed (will be retried) or dead (gave up).
-    public static func notifications(sink: String, delivered: Int, failed: Int, dead: Int) {
-        if delivered > 0 { Counter(label: Name.notificationsDelivered, dimensions: [("sink", sink)]).increment(by: delivered) }
-        if failed > 0 { Counter(label: Name.notificationsFailed, dimensions: [("sink", sink)]).increment(by: failed) }
-        if dead > 0 { Counter(label: Name.notificationsDead, dimensions: [("sink", sink)]).increment(by: dead) }
+    public static func notifications(sink: String, delivered: Int64, failed: Int64, dead: Int64) {
+        let dimensions = [("sink", sink)]
+        if delivered > 0 { Counter(label: Name.notificationsDelivered, dimensions: dimensions).increment(by: delivered) }
+        if failed > 0 { Counter(label: Name.notificationsFailed, dimensions: dimensions).increment(by: failed) }
+        if dead > 0 { Counter(label: Name.notificationsDead, dimensions: dimensions).increment(by: dead) }
     }
 
     private static func nanoseconds(_ seconds: Double) -> Int64 {
