@@ -1,7 +1,7 @@
 import Foundation
 
-/// Server-rendered HTML for the console: escaping and the one layout every page shares. No
-/// external assets (scripts, fonts, styles): the page works offline and behind any proxy.
+/// Server-rendered HTML: escaping (the report's HTML uses it too) and the one layout every console
+/// page shares. No external assets (scripts, fonts, styles): pages work offline and behind any proxy.
 enum HTML {
     static func escape(_ text: String) -> String {
         var out = ""
