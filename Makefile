@@ -27,13 +27,15 @@ TEMPLATE_DB := couponbatch_test_template
 # Demo code secret: for the demo only. Production sets COUPONBATCH_CODE_SECRET(_FILE) itself.
 DEMO_SECRET := demo-secret-not-for-production-0123456789
 
-.PHONY: demo-jobs demo-merchant demo-report report-check help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint bench-pg-start bench-pg-stop
+.PHONY: demo-jobs demo-merchant demo-report report-check help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint bench-pg-start bench-pg-stop install console-check
 
 help:
 	@echo "make demo     install PostgreSQL if missing, start a private cluster, build, migrate, seed, run the demo"
 	@echo "make test     the same PostgreSQL bootstrap, then swift test (each test in its own database)"
 	@echo "make bench    benchmarks: couponbatch's figures beside a plain-SQL floor measured in the same run"
 	@echo "make report-check  the demo's HTML report opened in headless chromium, with a screenshot"
+	@echo "make install PREFIX=/usr/local   the release binary (migrations built in) to PREFIX/bin"
+	@echo "make console-check   the web console in headless chromium: screenshots, no console errors or broken links"
 	@echo "make pg-start | pg-stop | pg-status | clean"
 
 # Installs PostgreSQL, libpq-dev and python3 (the webhook receiver of tests and bench) with apt-get when missing.
@@ -284,6 +286,38 @@ bench: pg-start bench-pg-start release
 	  DATABASE_URL="$$bench" $(RELEASE_BIN) migrate >/dev/null; \
 	  DATABASE_URL="$$bench" $(RELEASE_BIN) bench $$only $(BENCH_ARGS); \
 	done
+
+# One binary: the migrations are compiled in, so the installed file migrates and runs from anywhere.
+PREFIX ?= /usr/local
+install: release
+	install -d "$(PREFIX)/bin"
+	install -m 0755 "$(RELEASE_BIN)" "$(PREFIX)/bin/couponbatch"
+	@echo "installed $(PREFIX)/bin/couponbatch"
+
+# The console in a real browser: a scratch database with demo runs (one failing), a scheduler serving
+# the console, then Tests/ConsoleCheck/console_check.py crawls it and renders pages in Debian's
+# chromium (installed here if missing; `make test` never needs it). Screenshots: console-check-out/.
+CONSOLE_DB := couponbatch_console
+console-check: pg-start build
+	@if ! command -v chromium >/dev/null; then \
+	  echo "==> installing chromium"; SUDO=$$([ "$$(id -u)" = 0 ] && echo "" || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@base="$$(cat .pg-url)"; admin="$${base%/*}/postgres"; export DATABASE_URL="$${base%/*}/$(CONSOLE_DB)"; \
+	export COUPONBATCH_CODE_SECRET="$(DEMO_SECRET)"; B="$(CURDIR)/$(DEBUG_BIN)"; \
+	psql "$$admin" -qc "DROP DATABASE IF EXISTS $(CONSOLE_DB) WITH (FORCE)" -qc "CREATE DATABASE $(CONSOLE_DB)"; \
+	jobs="$$(mktemp -d)"; out="$(CURDIR)/console-check-out"; rm -rf "$$out"; mkdir -p "$$out"; \
+	cp jobs/*.yaml "$$jobs/"; printf 'name: broken-feed\nkind: noop\nmanual_only: true\nfail: true\n' > "$$jobs/broken-feed.yaml"; \
+	$$B migrate >/dev/null 2>&1; $$B seed members --count 20000 --seed 42 >/dev/null 2>&1; \
+	for job in vip-monthly:2026-12-01T01:00:00Z new-member-starter:2026-11-23T02:00:00Z broken-feed:2026-11-30T02:00:00Z; do \
+	  $$B run "$${job%%:*}" --at "$${job#*:}" --jobs-dir "$$jobs" >/dev/null 2>&1 || true; done; \
+	$$B scheduler --jobs-dir "$$jobs" --http-port 0 >"$$out/scheduler.out" 2>"$$out/scheduler.err" & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf "$$jobs"' EXIT; \
+	for i in $$(seq 100); do grep -q '^http: ' "$$out/scheduler.out" 2>/dev/null && break; sleep 0.1; done; \
+	url=$$(sed -n 's/^http: .* at \(http[^ ]*\)\/$$/\1/p' "$$out/scheduler.out"); \
+	[ -n "$$url" ] || { cat "$$out/scheduler.err" >&2; exit 1; }; \
+	echo "==> console at $$url"; python3 Tests/ConsoleCheck/console_check.py "$$url" "$$out"
+
 
 clean: pg-stop bench-pg-stop
 	rm -rf .build "$(PGDATA_DIR)" "$(DURABLE_DIR)" .pg-url .pg-location .pg-durable-url

@@ -257,7 +257,7 @@ public struct IssueExecutor: JobExecutor {
                 lines.append(
                     .init(
                         "\(armLabel): \(line.templateKey) v\(line.version)",
-                        "\(needed) coupons to \(eligible) members; \(stockText); valid \(Self.day(line.validFrom)) to \(Self.day(line.expiresAt))"))
+                        "\(needed) coupons to \(eligible) members; \(stockText); valid \(Self.shown(line.validFrom, context)) to \(Self.shown(line.expiresAt, context))"))
             }
             lines.append(.init("\(armLabel) sample members", ids.isEmpty ? "none" : ids.map(String.init).joined(separator: ", ")))
         }
@@ -265,5 +265,8 @@ public struct IssueExecutor: JobExecutor {
         return DryRunReport(lines: lines)
     }
 
-    private static func day(_ date: Date) -> String { date.postgresText ?? "" }
+    /// People read a dry run: times in the job's zone with the offset, like every command.
+    private static func shown(_ date: Date, _ context: RunContext) -> String {
+        LocalTimeFormat.format(date, in: context.job.timeZone)
+    }
 }
