@@ -63,10 +63,14 @@ public enum NotificationQueries {
     }
 
     /// Pending notifications of these sinks: those that failed at least once (to retry), and the rest.
+    /// A batch another deliverer has claimed and is sending right now is neither: its attempt was
+    /// counted at the claim, but it has not failed (counting it made a deliverer that finished
+    /// beside another one report failures that were only in flight, and exit 75).
     public static func pending(sinks: [String], _ connection: Connection) throws -> (retrying: Int64, waiting: Int64) {
         let row = try connection.query(
             """
-            SELECT count(*) FILTER (WHERE attempts > 0)::bigint, count(*) FILTER (WHERE attempts = 0)::bigint
+            SELECT count(*) FILTER (WHERE attempts > 0 AND claim IS NULL)::bigint,
+                   count(*) FILTER (WHERE attempts = 0)::bigint
             FROM notifications WHERE status = 'pending' AND sink = ANY($1::text[])
             """, [sinks]
         ).row(0)
