@@ -35,7 +35,8 @@ extension Couponbatch {
                         continue
                     }
                     table.add([
-                        job.name, job.kind.rawValue, job.schedule?.description ?? "manual", job.timeZone.identifier,
+                        job.name, job.kind.rawValue, job.schedule?.description ?? job.trigger.map { "on \($0.eventType)" } ?? "manual",
+                        job.timeZone.identifier,
                         next ?? "-", state,
                         last.map { "\($0.id) \($0.status) (\(ISOInstant.format($0.slot, in: job.timeZone)))" } ?? "never",
                     ])

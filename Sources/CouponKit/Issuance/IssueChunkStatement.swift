@@ -17,8 +17,15 @@ struct IssueChunkStatement {
     let arm: IssuePlan.Arm
     let runID: Int64
 
+    /// The members a statement considers: a chunk of the member id space, or the members of a
+    /// trigger batch's events (at most one event per member), each coupon recording its event.
+    enum Members {
+        case range(lower: Int64, upper: Int64)
+        case events(ids: [Int64], memberIDs: [Int64])
+    }
+
     /// Parameters are numbered in the order they are added.
-    private final class Parameters {
+    final class Parameters {
         var values: [any PostgresBindable] = []
         func add(_ value: any PostgresBindable) -> String {
             values.append(value)
@@ -28,7 +35,19 @@ struct IssueChunkStatement {
 
     /// `FROM members m WHERE …` for this arm in `[lower, upper)`; also returns the parameters.
     private func eligibility(lower: Int64, upper: Int64, _ p: Parameters) -> String {
-        var conditions = ["m.id >= \(p.add(lower))", "m.id < \(p.add(upper))"]
+        eligibility(.range(lower: lower, upper: upper), p)
+    }
+
+    /// `FROM … WHERE …` for this arm's eligible members of `members` (events: as `ev(id, member_id)`).
+    func eligibility(_ members: Members, _ p: Parameters) -> String {
+        var source = "FROM members m"
+        var conditions: [String] = []
+        switch members {
+        case .range(let lower, let upper):
+            conditions = ["m.id >= \(p.add(lower))", "m.id < \(p.add(upper))"]
+        case .events(let ids, let memberIDs):
+            source = "FROM unnest(\(p.add(ids))::bigint[], \(p.add(memberIDs))::bigint[]) AS ev(id, member_id) JOIN members m ON m.id = ev.member_id"
+        }
         let segment = plan.segment.predicate(alias: "m", firstParameter: p.values.count + 1)
         p.values.append(contentsOf: segment.parameters)
         conditions.append("(\(segment.sql))")
@@ -56,13 +75,17 @@ struct IssueChunkStatement {
                     """)
             }
         }
-        return "FROM members m WHERE " + conditions.joined(separator: "\n  AND ")
+        return "\(source) WHERE " + conditions.joined(separator: "\n  AND ")
     }
 
     /// Counts the chunk's eligible members (used when stock may run short).
     func countEligible(lower: Int64, upper: Int64) -> (sql: String, parameters: [any PostgresBindable]) {
+        countEligible(.range(lower: lower, upper: upper))
+    }
+
+    func countEligible(_ members: Members) -> (sql: String, parameters: [any PostgresBindable]) {
         let p = Parameters()
-        let from = eligibility(lower: lower, upper: upper, p)
+        let from = eligibility(members, p)
         return ("SELECT count(*) \(from)", p.values)
     }
 
@@ -76,15 +99,27 @@ struct IssueChunkStatement {
     /// Inserts the pack for every eligible member (the first `limit` by id when given). A plain
     /// INSERT … SELECT: the row count comes back in the command tag, with no CTE to materialize.
     func insert(lower: Int64, upper: Int64, limit: Int64?) -> (sql: String, parameters: [any PostgresBindable]) {
+        insert(.range(lower: lower, upper: upper), limit: limit)
+    }
+
+    /// Inserts the pack for every eligible member of `members`: the first `limit` by member id
+    /// (by event id for events, first come first served), each coupon recording its event.
+    func insert(_ members: Members, limit: Int64?) -> (sql: String, parameters: [any PostgresBindable]) {
         let p = Parameters()
-        let from = eligibility(lower: lower, upper: upper, p)
+        let from = eligibility(members, p)
+        var event = "NULL::bigint"
+        var order = "m.id"
+        if case .events = members {
+            event = "ev.id"
+            order = "ev.id"
+        }
         let limitClause = limit.map { "LIMIT \(p.add($0))" } ?? ""
         if arm.holdout {
             return (
                 """
                 INSERT INTO issue_holdouts (run_id, member_id, arm)
                 SELECT \(p.add(runID)), e.id, \(p.add(arm.name ?? "holdout"))
-                FROM (SELECT m.id \(from) ORDER BY m.id \(limitClause)) AS e
+                FROM (SELECT m.id \(from) ORDER BY \(order) \(limitClause)) AS e
                 ON CONFLICT DO NOTHING
                 """, p.values
             )
@@ -132,13 +167,14 @@ struct IssueChunkStatement {
         return (
             """
             INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, arm, face_value_fen,
-                                 issued_at, valid_from, expires_at, uses_left, cap_seq)
+                                 issued_at, valid_from, expires_at, uses_left, cap_seq, event_id)
             SELECT l.key, l.version, e.id, \(p.add(runID)), l.seq, \(p.add(arm.name)), \(face),
                    \(p.add(plan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1),
                    CASE WHEN l.cap_offset > 0 THEN l.cap_offset + (
                        SELECT coalesce(max(c.cap_seq), 0) FROM coupons c
-                       WHERE c.member_id = e.id AND c.template_key = l.key AND c.cap_seq IS NOT NULL) END
-            FROM (SELECT m.id \(from) ORDER BY m.id \(limitClause)) AS e
+                       WHERE c.member_id = e.id AND c.template_key = l.key AND c.cap_seq IS NOT NULL) END,
+                   e.event_id
+            FROM (SELECT m.id, \(event) AS event_id \(from) ORDER BY \(order) \(limitClause)) AS e
             CROSS JOIN unnest(\(p.add(keys))::text[], \(p.add(versions))::int[], \(p.add(seqs))::int[],
                               \(p.add(faces))::bigint[], \(p.add(froms))::timestamptz[], \(p.add(expiries))::timestamptz[],
                               \(p.add(uses))::int[], \(p.add(capOffsets))::int[])
