@@ -55,7 +55,15 @@ public struct TriggerBatch {
 
     /// Runs one batch on `connection` (which must not be in a transaction).
     public func run(_ connection: Connection) throws -> Result {
-        try connection.transaction { tx in
+        // The plan (template versions, validity from the issue time, the segment as of it) is
+        // made first: it registers templates and resolves segments in transactions of its own.
+        let issuedAt = try connection.query("SELECT clock_timestamp()").row(0).decode(0, as: Date.self)
+        let executor = IssueExecutor(action: action)
+        let planning = RunContext(
+            run: ClaimedRun(id: 0, job: job.name, slot: issuedAt, trigger: .event, attempt: 0), job: job,
+            deployment: deployment, logger: logger)
+        let plan = try executor.makeIssuePlan(planning, connection)
+        return try connection.transaction { tx in
             let locked = try tx.query(
                 "SELECT pg_try_advisory_xact_lock($1)", [RunLedger.lockKey("trigger:\(job.name)")]
             ).row(0).decode(0, as: Bool.self)
@@ -71,13 +79,10 @@ public struct TriggerBatch {
                 row: try tx.query(
                     """
                     INSERT INTO job_runs (job, slot, trigger, status, attempt, owner, started_at, heartbeat_at)
-                    VALUES ($1, clock_timestamp(), 'event', 'running', 1, $2, now(), now())
+                    VALUES ($1, $3, 'event', 'running', 1, $2, now(), now())
                     RETURNING \(RunLedger.columns)
-                    """, [job.name, owner]
+                    """, [job.name, owner, issuedAt]
                 ).row(0))
-            let context = RunContext(run: run, job: job, deployment: deployment, logger: logger)
-            let executor = IssueExecutor(action: action)
-            let plan = try executor.makeIssuePlan(context, tx)
             let pending = events.filter { $0.preOutcome.isEmpty }
             var counts: RunCounts = ["events": Int64(events.count)]
             if !pending.isEmpty {
