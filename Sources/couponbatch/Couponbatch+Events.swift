@@ -6,7 +6,7 @@ extension Couponbatch {
     struct Events: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record member events (payments, level changes, points exchanges) and see what trigger jobs did.",
-            subcommands: [Add.self, List.self])
+            subcommands: [Add.self, Import.self, List.self])
 
         struct Add: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -50,6 +50,26 @@ extension Couponbatch {
                 } else {
                     print("already recorded (external id \(event.externalID)); nothing changed")
                 }
+            }
+        }
+
+        struct Import: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Record the events of a CSV file (external_id,member_id,type,amount_fen,occurred_at).",
+                discussion: "Bad rows are reported by line and the good ones recorded; exit 65 when any row was refused. Safe to repeat.")
+
+            @OptionGroup var global: GlobalOptions
+
+            @Argument(help: "The CSV file.")
+            var file: String
+
+            func run() throws {
+                _ = global.makeLogger()
+                var refused: [String] = []
+                let outcome = try MemberEventImport().run(path: file, try global.connect()) { refused.append($0.description) }
+                for line in refused { printError(line) }
+                print("read \(outcome.read), recorded \(outcome.inserted), already recorded \(outcome.alreadyRecorded), refused \(outcome.rejected)")
+                if outcome.rejected > 0 { throw ExitCode(ExitStatus.dataError.rawValue) }
             }
         }
 

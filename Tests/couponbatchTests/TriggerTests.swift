@@ -133,6 +133,36 @@ struct TriggerTests {
         #expect(bad.status == 64)
     }
 
+    @Test func eventsImportAppliesGoodRowsReportsBadOnesByLineAndIsIdempotent() throws {
+        let fixture = try IssueFixture(templates: Self.templates)
+        let file = fixture.jobsDir + "/events.csv"
+        try """
+            external_id,member_id,type,amount_fen,occurred_at
+            pos-1,7,payment,12000,2026-11-23T09:00:00+08:00
+            pos-2,x7,payment,12000,2026-11-23T09:00:00+08:00
+            pos-3,8,level_change,,2026-11-23T01:00:00Z
+            pos-4,9,payment,-5,2026-11-23T01:00:00Z
+            pos-1,7,payment,12000,2026-11-23T09:00:00+08:00
+            pos-5,9,payment,300,yesterday
+
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let first = try fixture.command(["events", "import", file])
+        #expect(first.status == 65)
+        #expect(first.stdout.contains("read 6, recorded 2, already recorded 0, refused 4"))
+        for expected in [
+            "events.csv:3: member_id:", "events.csv:5: amount_fen:", "events.csv:6: external_id: \"pos-1\" is already on line 2",
+            "events.csv:7: occurred_at:",
+        ] {
+            #expect(first.stderr.contains(expected), "\(expected)")
+        }
+        let again = try fixture.command(["events", "import", file])
+        #expect(again.stdout.contains("recorded 0, already recorded 2, refused 4"))
+        #expect(try fixture.int("SELECT count(*) FROM member_events") == 2)
+        #expect(try fixture.int("SELECT amount_fen FROM member_events WHERE external_id = 'pos-1'") == 12_000)
+        #expect(try fixture.int("SELECT count(*) FROM member_events WHERE external_id = 'pos-3' AND amount_fen IS NULL AND type = 'level_change'") == 1)
+        #expect(try fixture.text("SELECT occurred_at::text FROM member_events WHERE external_id = 'pos-1'") == "2026-11-23 01:00:00+00")
+    }
+
     @Test func aTriggerJobIsNotRunByHand() throws {
         let fixture = try IssueFixture(templates: Self.templates, jobs: [triggerJob("thanks", "coupons: [{template: thanks-5}]")])
         let result = try fixture.run("thanks")
