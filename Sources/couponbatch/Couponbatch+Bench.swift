@@ -18,6 +18,15 @@ extension Couponbatch {
         @Option(help: "Workers for the issue run.")
         var workers: Int = 2
 
+        @Option(help: "Member events per second for the trigger benchmark.")
+        var eventRate: Int = 1_000
+
+        @Option(help: "Seconds the trigger benchmark sends events for (0 skips it).")
+        var eventSeconds: Int = 60
+
+        @Flag(help: "Only the trigger benchmark.")
+        var eventsOnly = false
+
         func run() throws {
             _ = global.makeLogger()
             let connection = try global.connect()
@@ -29,6 +38,11 @@ extension Couponbatch {
             if let url = global.resolvedDatabaseURL { setenv("DATABASE_URL", url, 1) }
             let jobsDir = try Self.writeBenchJobs()
             defer { try? FileManager.default.removeItem(atPath: jobsDir) }
+
+            if eventSeconds > 0 {
+                try EventBench.run(rate: eventRate, seconds: eventSeconds, url: global.resolvedDatabaseURL, connection)
+            }
+            if eventsOnly { return }
 
             print("== cron: 1M next-time computations per expression (release build)")
             for result in CronBenchmark.run(count: 1_000_000) {
