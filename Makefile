@@ -27,7 +27,7 @@ TEMPLATE_DB := couponbatch_test_template
 # Demo code secret: for the demo only. Production sets COUPONBATCH_CODE_SECRET(_FILE) itself.
 DEMO_SECRET := demo-secret-not-for-production-0123456789
 
-.PHONY: demo-jobs help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint
+.PHONY: demo-jobs demo-events help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint
 
 help:
 	@echo "make demo     install PostgreSQL if missing, start a private cluster, build, migrate, seed, run the demo"
@@ -124,7 +124,32 @@ demo-jobs:
 	code=$$($$B coupons export --run "$$run" | sed -n 2p | cut -d, -f2); \
 	echo "==> couponbatch codes verify $$code"; $$B codes verify "$$code"; \
 	forged=$$(echo "$$code" | sed 's/.$$/X/'); [ "$$forged" = "$$code" ] && forged=$$(echo "$$code" | sed 's/.$$/Y/'); \
-	echo "==> couponbatch codes verify $$forged (one character changed)"; $$B codes verify "$$forged" || echo "(exit $$?: rejected)"
+	echo "==> couponbatch codes verify $$forged (one character changed)"; $$B codes verify "$$forged" || echo "(exit $$?: rejected)"; \
+	$(MAKE) --no-print-directory demo-events
+
+# Event triggers: a scheduler LISTENs while a burst of 500 payment events arrives (fixed external
+# ids: a second `make demo` records nothing new and issues nothing twice).
+demo-events:
+	@B=$(RELEASE_BIN); \
+	echo "==> couponbatch scheduler (background) + a burst of 500 payment events into member_events"; \
+	log=$$(mktemp); $$B scheduler --event-poll-seconds 1 > "$$log" 2>&1 & sched=$$!; \
+	sleep 1; \
+	psql "$$DATABASE_URL" -qc "INSERT INTO member_events (external_id, member_id, type, amount_fen, occurred_at) \
+	  SELECT 'demo-pay-' || g, (g * 7919) % 100000 + 1, 'payment', 5000 + (g * 37) % 30000, now() \
+	  FROM generate_series(1, 500) g ON CONFLICT (external_id) DO NOTHING"; \
+	for i in $$(seq 1 300); do \
+	  left=$$(psql "$$DATABASE_URL" -tAc "SELECT count(*) FROM member_events e WHERE e.type = 'payment' AND NOT EXISTS (SELECT 1 FROM trigger_outcomes o WHERE o.event_id = e.id AND o.job = 'repurchase-7d')"); \
+	  [ "$$left" = 0 ] && break; sleep 0.2; \
+	done; \
+	kill -TERM $$sched; wait $$sched || true; rm -f "$$log"; \
+	echo "==> couponbatch events list --limit 6"; $$B events list --limit 6; \
+	echo "==> what repurchase-7d did with each event (stock 300, per member 1, amount >= 10000 fen, not blocked)"; \
+	psql "$$DATABASE_URL" -P pager=off -c "SELECT o.outcome, count(*) AS events, count(c.id) AS coupons, \
+	  round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r.finished_at - e.received_at))::numeric, 3) AS p50_seconds_to_commit, \
+	  round(max(extract(epoch FROM r.finished_at - e.received_at))::numeric, 3) AS max_seconds \
+	  FROM trigger_outcomes o JOIN member_events e ON e.id = o.event_id JOIN job_runs r ON r.id = o.run_id \
+	  LEFT JOIN coupons c ON c.event_id = e.id WHERE o.job = 'repurchase-7d' GROUP BY 1 ORDER BY 2 DESC"; \
+	echo "==> couponbatch runs --job repurchase-7d --limit 3 (each batch is a run)"; $$B runs --job repurchase-7d --limit 3
 
 # A migrated template database; each test clones it (CREATE DATABASE … TEMPLATE).
 test-db: pg-start build
