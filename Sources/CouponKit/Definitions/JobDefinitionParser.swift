@@ -70,7 +70,7 @@ enum JobDefinitionParser {
                 }
             }
         } else if !manualOnly, manualOnlyKnown {
-            mapping.reportMissing("schedule", note: " (or a trigger, or set manual_only: true)")
+            mapping.reportMissing("schedule", note: " (or set manual_only: true)")
         }
 
         let timeZone = mapping.value("timezone")?.timeZone()
