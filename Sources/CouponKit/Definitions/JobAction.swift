@@ -2,11 +2,15 @@
 public enum JobAction: Sendable, Equatable {
     case issue(IssueAction)
     case noop(NoopAction)
+    case remind(RemindAction)
+    case expire(ExpireAction)
 
     public var kind: JobKind {
         switch self {
         case .issue: return .issue
         case .noop: return .noop
+        case .remind: return .remind
+        case .expire: return .expire
         }
     }
 }
