@@ -55,21 +55,32 @@ extension Couponbatch {
 
         struct Import: ParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Record the events of a CSV file (external_id,member_id,type,amount_fen,occurred_at).",
-                discussion: "Bad rows are reported by line and the good ones recorded; exit 65 when any row was refused. Safe to repeat.")
+                abstract: "Record the events of a CSV file; safe to run again (idempotent by external id).",
+                discussion: """
+                    Header: \(MemberEventImport.header.joined(separator: ",")). Times need a zone offset \
+                    (2026-11-23T10:00:00+08:00); amount_fen may be empty. Bad rows are reported by line on stderr \
+                    and left out; the good rows are recorded. Exit 65 when any row was refused.
+                    """)
 
             @OptionGroup var global: GlobalOptions
 
-            @Argument(help: "The CSV file.")
-            var file: String
+            @OptionGroup var input: ImportOptions
 
             func run() throws {
-                _ = global.makeLogger()
-                var refused: [String] = []
-                let outcome = try MemberEventImport().run(path: file, try global.connect()) { refused.append($0.description) }
-                for line in refused { printError(line) }
-                print("read \(outcome.read), recorded \(outcome.inserted), already recorded \(outcome.alreadyRecorded), refused \(outcome.rejected)")
-                if outcome.rejected > 0 { throw ExitCode(ExitStatus.dataError.rawValue) }
+                let logger = global.makeLogger()
+                let outcome = try MemberEventImport().run(path: input.file, try global.connect(), logger: logger) {
+                    input.report($0)
+                }
+                if input.json {
+                    RunOutput.printJSON(outcome)
+                } else {
+                    print(
+                        "events import \(input.file): \(outcome.read) rows, \(outcome.inserted) recorded, "
+                            + "\(outcome.alreadyRecorded) already recorded, \(outcome.rejected) refused")
+                }
+                if outcome.rejected > 0 {
+                    throw InputError("\(outcome.rejected) of \(outcome.read) rows refused (listed above); the others were recorded")
+                }
             }
         }
 
