@@ -117,11 +117,14 @@ extension Couponbatch {
                     events.forEach { RunOutput.printJSON($0) }
                     return
                 }
-                var table = TextTable(header: ["ID", "EXTERNAL ID", "MEMBER", "TYPE", "AMOUNT FEN", "RECEIVED (UTC)", "JOB", "OUTCOME", "RUN", "COUPONS"])
+                // Local time like every command: the job's zone (or --tz); unconsumed events the default zone.
+                let times = global.timeDisplay()
+                var table = TextTable(header: ["ID", "EXTERNAL ID", "MEMBER", "TYPE", "AMOUNT FEN", "RECEIVED", "JOB", "OUTCOME", "RUN", "COUPONS"])
                 for event in events {
+                    let received = times.text(event.receivedAt, job: event.job ?? "")
                     table.add([
                         "\(event.id)", event.externalID, "\(event.memberID)", event.type, event.amountFen.map(String.init) ?? "-",
-                        ISOInstant.format(event.receivedAt, in: .gmt), event.job ?? "-", event.outcome ?? "pending",
+                        received, event.job ?? "-", event.outcome ?? "pending",
                         event.runID.map(String.init) ?? "-", "\(event.coupons)",
                     ])
                 }

@@ -29,6 +29,18 @@ extension Couponbatch {
         @Option(help: "Member events one trigger batch (one transaction) takes at most.")
         var eventBatchSize: Int = TriggerBatch.defaultSize
 
+        @Option(
+            help: ArgumentHelp(
+                "Serve /metrics, /healthz, /readyz and the read-only web console on this port (0: any free port).",
+                valueName: "port"))
+        var httpPort: UInt16?
+
+        @Option(
+            help: ArgumentHelp(
+                "Address to bind the HTTP port to; beyond loopback COUPONBATCH_HTTP_TOKEN must be set.",
+                valueName: "ipv4"))
+        var httpHost: String = "127.0.0.1"
+
         @Option(help: ArgumentHelp("Drive the clock: start at this ISO 8601 instant (testing).", visibility: .hidden))
         var startAt: String?
 
@@ -45,6 +57,12 @@ extension Couponbatch {
         func run() throws {
             let logger = global.makeLogger()
             let initial = try global.loadDeployment()
+            MetricsBackend.bootstrap()
+            if let httpPort {
+                let address = try httpServer(port: httpPort).start(logger: logger)
+                // Written unbuffered: a supervisor or test reads the address while the daemon runs.
+                FileHandle.standardOutput.write(Data("http: /metrics /healthz /readyz and the console at \(address)/\n".utf8))
+            }
             let stop = StopSignal()
             let signals = SignalTrap(stop: stop)
             defer { signals.cancel() }
@@ -70,6 +88,7 @@ extension Couponbatch {
                 events.run()
                 eventsDone.signal()
             }
+            let times = global.timeDisplay(initial)
             // Notifications go out beside the runs: retries, quiet hours ending, sinks coming back.
             let delivering = DispatchSemaphore(value: 0)
             let sinks = SinkSnapshot(initial.sinks)
@@ -81,12 +100,27 @@ extension Couponbatch {
                 delivering.signal()
             }
             try loop.run(initial: initial) { report in
-                RunOutput.printReports([report])
+                RunOutput.printReports([report], times: times)
             }
             stop.request()
             stop.poke()
             delivering.wait()
             eventsDone.wait()
+        }
+
+        /// The HTTP side; refuses to serve beyond loopback without a token.
+        func httpServer(port: UInt16) throws -> OpsServer {
+            let token = ProcessInfo.processInfo.environment["COUPONBATCH_HTTP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+            if !OpsServer.isLoopback(httpHost) && token == nil {
+                throw ConfigurationError(
+                    "--http-host \(httpHost) is beyond loopback: set COUPONBATCH_HTTP_TOKEN so the console and "
+                        + "/metrics require a bearer token")
+            }
+            let url = global.resolvedDatabaseURL
+            let connect: @Sendable () throws -> Connection = { try Connection.connect(url: url) }
+            return OpsServer(
+                host: httpHost, port: port, token: token, connect: connect,
+                console: ConsolePages(connect: connect, jobsDir: global.jobsDir, timeFormat: global.timeFormat))
         }
     }
 }

@@ -4,6 +4,7 @@ public enum JobAction: Sendable, Equatable {
     case noop(NoopAction)
     case remind(RemindAction)
     case expire(ExpireAction)
+    case prune(PruneAction)
 
     public var kind: JobKind {
         switch self {
@@ -11,6 +12,7 @@ public enum JobAction: Sendable, Equatable {
         case .noop: return .noop
         case .remind: return .remind
         case .expire: return .expire
+        case .prune: return .prune
         }
     }
 }

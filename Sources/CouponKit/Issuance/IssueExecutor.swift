@@ -19,21 +19,19 @@ public struct IssueExecutor: JobExecutor {
     // MARK: Planning
 
     public func plan(_ context: RunContext, _ connection: Connection) throws -> RunPlan {
-        let issuePlan = try makeIssuePlan(context, connection)
+        var issuePlan = try makeIssuePlan(context, connection)
         let bounds = try connection.query("SELECT min(id) AS lo, max(id) AS hi FROM members").row(0)
         var chunks: [RunPlan.Chunk] = []
         if let lo = try bounds.decodeIfPresent("lo", as: Int64.self), let hi = try bounds.decodeIfPresent("hi", as: Int64.self) {
             chunks = RunPlan.ranges(from: lo, to: hi + 1, size: Int64(action.chunkSize))
         }
-        // When stock is finite it may run out, so chunks go in member id order on one worker and
-        // members are served lowest id first. Enough stock at the start is no promise: another
-        // run issuing the same template may drain it meanwhile, and a higher chunk committed in
-        // parallel would then have been served before a lower one. (Such a run issues at most
-        // its stock anyway.) Otherwise chunks run in parallel.
-        let parallel = !issuePlan.arms.flatMap(\.lines).contains(where: \.finiteStock)
+        // Finite stock is allotted to the chunks now and set aside, so they run in parallel and
+        // still serve members lowest id first, whatever other runs take meanwhile.
+        try StockAllotment.reserve(
+            &issuePlan, runID: context.run.id, chunks: chunks, chunkSize: Int64(action.chunkSize), connection)
         for warning in issuePlan.warnings { context.logger.info("\(warning)") }
         let payload = String(decoding: try JSONEncoder().encode(issuePlan), as: UTF8.self)
-        return RunPlan(chunks: chunks, payload: payload, parallel: parallel)
+        return RunPlan(chunks: chunks, payload: payload, parallel: true)
     }
 
     func makeIssuePlan(_ context: RunContext, _ connection: Connection, register: Bool = true) throws -> IssuePlan {
@@ -66,7 +64,8 @@ public struct IssueExecutor: JobExecutor {
                     templateKey: template.key, version: version, quantity: grant.quantity,
                     faceValueFen: template.faceValueFen, blindbox: blindbox, usesLeft: uses,
                     validFrom: window.validFrom, expiresAt: window.expiresAt, perMemberLimit: template.perMemberLimit,
-                    reissueAfterDays: template.reissueAfterDays, finiteStock: template.stock != nil)
+                    reissueAfterDays: template.reissueAfterDays, finiteStock: template.stock != nil,
+                    unnumberedCoupons: try TemplateCatalogStore.hasUnnumberedCoupons(template.key, connection))
             }
         }
         var arms: [IssuePlan.Arm] = []
@@ -103,36 +102,51 @@ public struct IssueExecutor: JobExecutor {
         let issuePlan = try Self.issuePlan(plan)
         let bounds = plan.chunks[chunk]
         var counts: RunCounts = [:]
+        try IssueChunkStatement.prepare(tx)
         counts["members_scanned"] = try tx.query(
             "SELECT count(*) FROM members WHERE id >= $1 AND id < $2", [bounds.lower, bounds.upper]
         ).row(0).decode(0, as: Int64.self)
         counts.add(
             try issue(
                 issuePlan, to: .range(lower: bounds.lower, upper: bounds.upper), atMost: bounds.upper - bounds.lower,
-                runID: context.run.id, tx))
+                runID: context.run.id, chunk: chunk, tx))
         return counts
     }
 
     /// Issues the plan's packs to the eligible ones of `members` (at most `most` of them) in
-    /// `tx`: one INSERT … SELECT per arm, stock reserved in the same transaction. Scheduled
-    /// chunks and trigger batches both issue through here, so limits and stock hold across both.
+    /// `tx`: one INSERT … SELECT per arm, stock taken in the same transaction. Scheduled chunks
+    /// and trigger batches both issue through here, so limits and stock hold across both.
+    /// `chunk` names the scheduled chunk whose stock allotment applies; a trigger batch has none
+    /// (its plan allots nothing) and takes stock from `template_stock` as it goes.
     func issue(
-        _ issuePlan: IssuePlan, to members: IssueChunkStatement.Members, atMost most: Int64, runID: Int64, _ tx: Connection
+        _ issuePlan: IssuePlan, to members: IssueChunkStatement.Members, atMost most: Int64, runID: Int64,
+        chunk: Int? = nil, _ tx: Connection
     ) throws -> RunCounts {
         // A deleted list or SQL snapshot would make the segment match nobody: a resumed run would
         // then "succeed" having silently skipped its remaining members.
         if !issuePlan.segment.snapshots.isEmpty { try issuePlan.segment.verifySnapshots(connection: tx) }
         var counts: RunCounts = [:]
-        for arm in issuePlan.arms {
+        for (armIndex, arm) in issuePlan.arms.enumerated() {
             let statement = IssueChunkStatement(plan: issuePlan, arm: arm, runID: runID)
-            // How many members stock allows (nil: enough for every member of the chunk).
-            var limit: Int64?
+            let allotted = chunk.flatMap { issuePlan.allotments?[armIndex]?[$0] }
+            // How many members stock allows (nil: enough for every member of the chunk). Lines
+            // whose stock the run set aside draw on it; others (plans from before allotments, a
+            // reservation returned while the run had ended, trigger batches) take from stock as
+            // they go.
+            var limit = allotted
+            var reservedKeys: Set<String> = []
             for line in arm.lines where line.finiteStock {
+                if allotted != nil, try StockAllotment.held(runID: runID, key: line.templateKey, tx) != nil {
+                    reservedKeys.insert(line.templateKey)
+                    continue
+                }
                 let left = try TemplateCatalogStore.available(line.templateKey, tx) ?? Int64.max
                 let allowed = left / Int64(line.quantity)
                 if allowed < most { limit = min(limit ?? allowed, allowed) }
             }
-            let (eligible, written) = try insertPacks(statement, members, limit: limit, tx)
+            let countFirst = limit != nil && allotted == nil
+            let (counted, written) =
+                limit == 0 && !countFirst ? (nil, 0) : try insertPacks(statement, members, limit: limit, count: countFirst, tx)
             if arm.holdout {
                 counts["holdout_members", default: 0] += written
                 if let name = arm.name { counts["arm.\(name).members", default: 0] += written }
@@ -142,18 +156,25 @@ public struct IssueExecutor: JobExecutor {
             for line in arm.lines {
                 let issued = issuedMembers * Int64(line.quantity)
                 guard issued > 0 else { continue }
-                let reserved = try tx.execute(
-                    """
-                    UPDATE template_stock SET issued = issued + $2
-                    WHERE key = $1 AND (stock IS NULL OR issued + $2 <= stock)
-                    """, [line.templateKey, issued])
-                if reserved != 1 { throw StockContention(key: line.templateKey) }
+                if reservedKeys.contains(line.templateKey) {
+                    if try !StockAllotment.draw(runID: runID, key: line.templateKey, coupons: issued, tx) {
+                        throw StockContention(key: line.templateKey)
+                    }
+                } else {
+                    let reserved = try tx.execute(
+                        """
+                        UPDATE template_stock SET issued = issued + $2
+                        WHERE key = $1 AND (stock IS NULL OR issued + $2 <= stock)
+                        """, [line.templateKey, issued])
+                    if reserved != 1 { throw StockContention(key: line.templateKey) }
+                }
                 counts["template.\(line.templateKey)", default: 0] += issued
             }
             counts["coupons_issued", default: 0] += written
             counts["members_issued", default: 0] += issuedMembers
             counts["face_value_fen", default: 0] += try faceValue(runID: runID, members, arm, tx, members: issuedMembers)
             if let name = arm.name { counts["arm.\(name).members", default: 0] += issuedMembers }
+            let eligible = counted ?? chunk.flatMap { issuePlan.eligibleWhenPlanned?[armIndex]?[$0] }
             if let eligible, eligible > issuedMembers { counts["stock_exhausted", default: 0] += eligible - issuedMembers }
         }
         return counts
@@ -164,13 +185,11 @@ public struct IssueExecutor: JobExecutor {
     /// `cap_seq` once that run commits; both statements are then redone in a fresh snapshot, in
     /// which the cap and interval checks see the other run's coupons.
     private func insertPacks(
-        _ statement: IssueChunkStatement, _ members: IssueChunkStatement.Members, limit: Int64?, _ tx: Connection
-    )
-        throws -> (eligible: Int64?, written: Int64)
-    {
+        _ statement: IssueChunkStatement, _ members: IssueChunkStatement.Members, limit: Int64?, count: Bool, _ tx: Connection
+    ) throws -> (eligible: Int64?, written: Int64) {
         func attempt(_ tx: Connection) throws -> (eligible: Int64?, written: Int64) {
             var eligible: Int64?
-            if limit != nil {
+            if count {
                 let count = statement.countEligible(members)
                 eligible = try tx.query(count.sql, count.parameters).row(0).decode(0, as: Int64.self)
             }
@@ -221,6 +240,7 @@ public struct IssueExecutor: JobExecutor {
     public func finish(_ plan: RunPlan, counts: RunCounts, _ context: RunContext, _ connection: Connection) throws
         -> String?
     {
+        try StockAllotment.release(runID: context.run.id, connection)
         var notes: [String] = []
         if let exhausted = counts["stock_exhausted"], exhausted > 0 {
             notes.append("stock exhausted: \(exhausted) eligible members got nothing")
@@ -259,7 +279,7 @@ public struct IssueExecutor: JobExecutor {
                 lines.append(
                     .init(
                         "\(armLabel): \(line.templateKey) v\(line.version)",
-                        "\(needed) coupons to \(eligible) members; \(stockText); valid \(Self.day(line.validFrom)) to \(Self.day(line.expiresAt))"))
+                        "\(needed) coupons to \(eligible) members; \(stockText); valid \(Self.shown(line.validFrom, context)) to \(Self.shown(line.expiresAt, context))"))
             }
             lines.append(.init("\(armLabel) sample members", ids.isEmpty ? "none" : ids.map(String.init).joined(separator: ", ")))
         }
@@ -267,5 +287,8 @@ public struct IssueExecutor: JobExecutor {
         return DryRunReport(lines: lines)
     }
 
-    private static func day(_ date: Date) -> String { date.postgresText ?? "" }
+    /// People read a dry run: times in the job's zone with the offset, like every command.
+    private static func shown(_ date: Date, _ context: RunContext) -> String {
+        LocalTimeFormat.format(date, in: context.job.timeZone)
+    }
 }

@@ -69,7 +69,7 @@ public struct TriggerBatch {
             ).row(0).decode(0, as: Bool.self)
             guard locked else { return Result(runID: nil, consumed: 0, outcomes: [:], counts: [:], busy: true) }
             // Short statements run often: compiling them would cost more than it saves.
-            try tx.execute("SET LOCAL jit = off")
+            try IssueChunkStatement.prepare(tx)
             let events = try candidates(tx)
             guard !events.isEmpty else {
                 try advanceHorizon(tx)
@@ -159,9 +159,8 @@ public struct TriggerBatch {
         var stillEligible = "SELECT NULL::bigint WHERE false"
         if let arm = plan.arms.first {
             let statement = IssueChunkStatement(plan: plan, arm: arm, runID: runID)
-            stillEligible =
-                "SELECT m.id "
-                + statement.eligibility(.events(ids: pending.map(\.id), memberIDs: pending.map(\.memberID)), p)
+            let eligible = statement.eligibility(.events(ids: pending.map(\.id), memberIDs: pending.map(\.memberID)), p)
+            stillEligible = "SELECT \(eligible.id) \(eligible.from)"
         }
         let rows = try tx.query(
             """
