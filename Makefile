@@ -27,7 +27,7 @@ TEMPLATE_DB := couponbatch_test_template
 # Demo code secret: for the demo only. Production sets COUPONBATCH_CODE_SECRET(_FILE) itself.
 DEMO_SECRET := demo-secret-not-for-production-0123456789
 
-.PHONY: demo-jobs demo-merchant demo-report report-check help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint bench-pg-start bench-pg-stop install console-check
+.PHONY: demo-jobs demo-merchant demo-report demo-events report-check help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint bench-pg-start bench-pg-stop install console-check
 
 help:
 	@echo "make demo     install PostgreSQL if missing, start a private cluster, build, migrate, seed, run the demo"
@@ -141,6 +141,7 @@ demo-jobs:
 	echo "==> a sample notification (first line of var/notifications.ndjson for expiry-reminder)"; \
 	grep -m1 '"kind":"remind"' var/notifications.ndjson || true; \
 	$(MAKE) --no-print-directory demo-report
+	$(MAKE) --no-print-directory demo-events
 
 # The merchant's data in and out: a CRM member export, redemptions at a till and back-filled from
 # an offline till (with a few bad rows), then the report. Fixed request ids and --at times, so
@@ -234,6 +235,30 @@ report-check: demo
 	[ "$$bars" -gt 10 ] || { echo "report-check: the charts drew no bars" >&2; exit 1; }; \
 	[ "$$size" -gt 20000 ] || { echo "report-check: the screenshot is missing or blank" >&2; exit 1; }; \
 	! grep -Eq "<script|src=|href=|@import|url\(" "$$page" || { echo "report-check: the page refers to something outside itself" >&2; exit 1; }
+
+# Event triggers: a scheduler LISTENs while a burst of 500 payment events arrives (fixed external
+# ids: a second `make demo` records nothing new and issues nothing twice).
+demo-events:
+	@B=$(RELEASE_BIN); \
+	echo "==> couponbatch scheduler (background) + a burst of 500 payment events into member_events"; \
+	log=$$(mktemp); $$B scheduler --event-poll-seconds 1 > "$$log" 2>&1 & sched=$$!; \
+	sleep 1; \
+	psql "$$DATABASE_URL" -qc "INSERT INTO member_events (external_id, member_id, type, amount_fen, occurred_at) \
+	  SELECT 'demo-pay-' || g, (g * 7919) % 100000 + 1, 'payment', 5000 + (g * 37) % 30000, now() \
+	  FROM generate_series(1, 500) g ON CONFLICT (external_id) DO NOTHING"; \
+	for i in $$(seq 1 300); do \
+	  left=$$(psql "$$DATABASE_URL" -tAc "SELECT count(*) FROM member_events e WHERE e.type = 'payment' AND NOT EXISTS (SELECT 1 FROM trigger_outcomes o WHERE o.event_id = e.id AND o.job = 'repurchase-7d')"); \
+	  [ "$$left" = 0 ] && break; sleep 0.2; \
+	done; \
+	kill -TERM $$sched; wait $$sched || true; rm -f "$$log"; \
+	echo "==> couponbatch events list --limit 6"; $$B events list --limit 6; \
+	echo "==> what repurchase-7d did with each event (stock 300, per member 1, amount >= 10000 fen, not blocked)"; \
+	psql "$$DATABASE_URL" -P pager=off -c "SELECT o.outcome, count(*) AS events, count(c.id) AS coupons, \
+	  round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r.finished_at - e.received_at))::numeric, 3) AS p50_seconds_to_commit, \
+	  round(max(extract(epoch FROM r.finished_at - e.received_at))::numeric, 3) AS max_seconds \
+	  FROM trigger_outcomes o JOIN member_events e ON e.id = o.event_id JOIN job_runs r ON r.id = o.run_id \
+	  LEFT JOIN coupons c ON c.event_id = e.id WHERE o.job = 'repurchase-7d' GROUP BY 1 ORDER BY 2 DESC"; \
+	echo "==> couponbatch runs --job repurchase-7d --limit 3 (each batch is a run)"; $$B runs --job repurchase-7d --limit 3
 
 # A migrated template database; each test clones it (CREATE DATABASE … TEMPLATE).
 test-db: pg-start build

@@ -33,6 +33,15 @@ extension Couponbatch {
         @Flag(help: "Only the issuance cases, without cron, codes, sweeps, imports and reports.")
         var issuanceOnly = false
 
+        @Option(help: "Member events per second for the trigger benchmark.")
+        var eventRate: Int = 1_000
+
+        @Option(help: "Seconds the trigger benchmark sends events for (0 skips it).")
+        var eventSeconds: Int = 60
+
+        @Flag(help: "Only the trigger benchmark.")
+        var eventsOnly = false
+
         @Option(help: "Expiring coupons for the sweep benchmarks (0 skips them).")
         var sweepCoupons: Int = 1_000_000
 
@@ -58,7 +67,7 @@ extension Couponbatch {
             }
             let bench = try BenchDatabases(templateURL: url)
             print("== server: \(try bench.settings())")
-            if !onlySweeps {
+            if !onlySweeps && !eventsOnly {
                 if !issuanceOnly { try Self.microBenchmarks() }
                 // First, while no connection holds the bench database: issuance clones it.
                 try issuance(bench)
@@ -71,6 +80,12 @@ extension Couponbatch {
             setenv("DATABASE_URL", url, 1)
             let jobsDir = try Self.writeBenchJobs()
             defer { try? FileManager.default.removeItem(atPath: jobsDir) }
+
+            if eventSeconds > 0 {
+                try EventBench.run(rate: eventRate, seconds: eventSeconds, url: url, connection)
+            }
+            if eventsOnly { return }
+
             if onlySweeps {
                 try Self.prepareMembers(members, url: url, connection)
                 try SweepBench.indexCost(jobsDir: jobsDir, url: url, connection)

@@ -36,7 +36,8 @@ extension Couponbatch {
                         continue
                     }
                     table.add([
-                        job.name, job.kind.rawValue, job.schedule?.description ?? "manual", job.timeZone.identifier,
+                        job.name, job.kind.rawValue, job.schedule?.description ?? job.trigger.map { "on \($0.eventType)" } ?? "manual",
+                        job.timeZone.identifier,
                         next.map { times.text($0, job: job.name) } ?? "-", state,
                         last.map { "\($0.id) \($0.status) (\(times.text($0.slot, job: job.name)))" } ?? "never",
                     ])

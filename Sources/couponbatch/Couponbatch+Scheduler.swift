@@ -23,6 +23,12 @@ extension Couponbatch {
         @Option(help: "Seconds between checks for lapsed leases and changed job files while nothing is due.")
         var pollSeconds: Double = 5
 
+        @Option(help: "Seconds between looks for member events when no notification came (a lost one waits this long).")
+        var eventPollSeconds: Double = 1
+
+        @Option(help: "Member events one trigger batch (one transaction) takes at most.")
+        var eventBatchSize: Int = TriggerBatch.defaultSize
+
         @Option(
             help: ArgumentHelp(
                 "Serve /metrics, /healthz, /readyz and the read-only web console on this port (0: any free port).",
@@ -44,6 +50,8 @@ extension Couponbatch {
         func validate() throws {
             try ISOInstant.validate(startAt, option: "--start-at")
             guard timeScale > 0 else { throw ValidationError("--time-scale must be positive") }
+            guard eventPollSeconds > 0 else { throw ValidationError("--event-poll-seconds must be positive") }
+            guard (1...10_000).contains(eventBatchSize) else { throw ValidationError("--event-batch-size must be between 1 and 10000") }
         }
 
         func run() throws {
@@ -60,10 +68,26 @@ extension Couponbatch {
             defer { signals.cancel() }
             let engine = runner.makeRunner(global: global, logger: logger, stop: stop)
             let watcher = DefinitionWatcher(directory: global.jobsDir)
+            // The definitions both loops work from; the scheduling loop reloads them.
+            let current = Mutex(initial)
             let loop = SchedulerLoop(
                 runner: engine, clock: RunnerClock(origin: startAt.flatMap(ISOInstant.parse), scale: timeScale),
-                reload: { try watcher.reloadIfChanged() }, pollSeconds: pollSeconds,
+                reload: {
+                    let fresh = try watcher.reloadIfChanged()
+                    if let fresh { current.withLock { $0 = fresh } }
+                    return fresh
+                }, pollSeconds: pollSeconds,
                 graceSeconds: graceSeconds, logger: logger)
+            let url = global.resolvedDatabaseURL
+            let events = TriggerLoop(
+                connect: { try Connection.connect(url: url) }, deployment: { current.withLock { $0 } },
+                owner: engine.options.identity.owner, pollSeconds: eventPollSeconds, batchSize: eventBatchSize, stop: stop,
+                logger: logger)
+            let eventsDone = DispatchSemaphore(value: 0)
+            WorkerThread.start {
+                events.run()
+                eventsDone.signal()
+            }
             let times = global.timeDisplay(initial)
             // Notifications go out beside the runs: retries, quiet hours ending, sinks coming back.
             let delivering = DispatchSemaphore(value: 0)
@@ -81,6 +105,7 @@ extension Couponbatch {
             stop.request()
             stop.poke()
             delivering.wait()
+            eventsDone.wait()
         }
 
         /// The HTTP side; refuses to serve beyond loopback without a token.

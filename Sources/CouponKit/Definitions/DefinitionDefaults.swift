@@ -14,6 +14,8 @@ public enum DefinitionDefaults {
     public static let maxCatchUp = 24
     public static let retryBackoffSeconds = 60
     public static let chunkSize = 5_000
+    /// A trigger's `within:` when left out: a day.
+    public static let triggerWithinSeconds = 86_400
 }
 
 extension DefinitionDefaults {

@@ -7,8 +7,10 @@ public struct JobDefinition: Sendable, Equatable {
     /// The file's `description:`.
     public let summary: String?
     public let action: JobAction
-    /// When the job is due; nil exactly when `manualOnly`.
+    /// When the job is due; nil exactly when `manualOnly` or a `trigger` is set.
     public let schedule: CronExpression?
+    /// Member events that issue the job's coupons, instead of a schedule.
+    public let trigger: EventTrigger?
     /// The job runs only when started by hand.
     public let manualOnly: Bool
     /// The zone `schedule` is read in.
@@ -30,6 +32,7 @@ public struct JobDefinition: Sendable, Equatable {
         summary: String? = nil,
         action: JobAction,
         schedule: CronExpression?,
+        trigger: EventTrigger? = nil,
         manualOnly: Bool = false,
         timeZone: TimeZone = DefinitionDefaults.timeZone,
         concurrency: ConcurrencyPolicy = .forbid,
@@ -44,6 +47,7 @@ public struct JobDefinition: Sendable, Equatable {
         self.summary = summary
         self.action = action
         self.schedule = schedule
+        self.trigger = trigger
         self.manualOnly = manualOnly
         self.timeZone = timeZone
         self.concurrency = concurrency

@@ -3,7 +3,7 @@ enum JobDefinitionParser {
     /// Said of a schedule with no month holding any of its days (`0 0 30 2 *`).
     static let neverFires = "this schedule never fires: no selected month has a selected day (e.g. 30 February)"
     static let commonFields = [
-        "name", "description", "kind", "schedule", "manual_only", "timezone", "concurrency", "catch_up",
+        "name", "description", "kind", "schedule", "trigger", "manual_only", "timezone", "concurrency", "catch_up",
         "starting_deadline", "max_catch_up", "retry", "timeout",
     ]
 
@@ -57,7 +57,19 @@ enum JobDefinitionParser {
         // With manual_only itself wrong, whether a schedule is required is unknown: say nothing.
         let manualOnlyKnown = manualOnlyReader == nil || manualOnlyValue != nil
         var schedule: CronExpression?
-        if let scheduleReader = mapping.value("schedule") {
+        let triggerReader = mapping.value("trigger")
+        let trigger = triggerReader.flatMap(EventTriggerParser.read)
+        if let triggerReader {
+            if kind != nil, kind != .issue {
+                triggerReader.report("only an issue job can have a trigger")
+            } else if mapping.has("schedule") {
+                triggerReader.report("a job has a schedule or a trigger, never both; remove one of them")
+            } else if manualOnly {
+                triggerReader.report("a manual_only job has no trigger; remove one of them")
+            } else if mapping.has("variants") {
+                triggerReader.report("a trigger job gives coupons, not variants (A/B tests are for scheduled jobs)")
+            }
+        } else if let scheduleReader = mapping.value("schedule") {
             if manualOnly {
                 scheduleReader.report("a manual_only job has no schedule; remove one of them")
             } else if let text = scheduleReader.string() {
@@ -113,7 +125,8 @@ enum JobDefinitionParser {
         }
 
         let validNameReader = name == nil ? nil : nameReader
-        guard root.diagnostics.count == before, let name, let action, manualOnly || schedule != nil else {
+        guard root.diagnostics.count == before, let name, let action, manualOnly || schedule != nil || trigger != nil
+        else {
             return Outcome(nameReader: validNameReader, name: name, job: nil)
         }
         let job = JobDefinition(
@@ -121,6 +134,7 @@ enum JobDefinitionParser {
             summary: summary,
             action: action,
             schedule: schedule,
+            trigger: trigger,
             manualOnly: manualOnly,
             timeZone: timeZone ?? DefinitionDefaults.timeZone,
             concurrency: concurrency ?? .forbid,

@@ -32,8 +32,15 @@ struct IssueChunkStatement {
         try tx.execute("SET LOCAL jit = off")
     }
 
+    /// The members a statement considers: a chunk of the member id space, or the members of a
+    /// trigger batch's events (at most one event per member), each coupon recording its event.
+    enum Members {
+        case range(lower: Int64, upper: Int64)
+        case events(ids: [Int64], memberIDs: [Int64])
+    }
+
     /// Parameters are numbered in the order they are added.
-    private final class Parameters {
+    final class Parameters {
         var values: [any PostgresBindable] = []
         func add(_ value: any PostgresBindable) -> String {
             values.append(value)
@@ -41,9 +48,10 @@ struct IssueChunkStatement {
         }
     }
 
-    /// The members of this arm in `[lower, upper)` that may get its pack: `from` is `FROM … WHERE …`
-    /// (limits checked unless `limits` is false), `id` the member id column, and `capNumbers` the
-    /// member's highest cap number per line (nil for unlimited lines).
+    /// The members of this arm among `members` that may get its pack: `from` is `FROM … WHERE …`
+    /// (limits checked unless `limits` is false), `id` the member id column, `event` the event
+    /// column (NULL for a range), and `capNumbers` the member's highest cap number per line (nil
+    /// for unlimited lines).
     ///
     /// Each limited line reads the chunk's range of the cap index once, grouped by member
     /// (`max(cap_seq)` is how many of the template's coupons a member has; its `issued_at` is the
@@ -51,11 +59,29 @@ struct IssueChunkStatement {
     /// join, never run it as a nested loop, so no estimate can turn it into a re-scan per member.
     /// (The full join's extra rows, coupons of members outside the segment, are dropped by a
     /// filter that is deliberately not strict, so the planner keeps the join full.)
-    private func eligibility(lower: Int64, upper: Int64, limits: Bool = true, _ p: Parameters)
-        -> (from: String, id: String, capNumbers: [String?])
+    func eligibility(_ members: Members, limits: Bool = true, _ p: Parameters)
+        -> (from: String, id: String, event: String, capNumbers: [String?])
     {
-        let (lowerParameter, upperParameter) = (p.add(lower), p.add(upper))
-        var memberConditions = ["m.id >= \(lowerParameter)", "m.id < \(upperParameter)"]
+        // The member rows, and the same members' rows of the cap index (a range of it, or one
+        // probe per event's member).
+        let source: String
+        let event: String
+        var memberConditions: [String]
+        let capMembers: String
+        switch members {
+        case .range(let lower, let upper):
+            let (lowerParameter, upperParameter) = (p.add(lower), p.add(upper))
+            source = "members m"
+            event = "NULL::bigint"
+            memberConditions = ["m.id >= \(lowerParameter)", "m.id < \(upperParameter)"]
+            capMembers = "c.member_id >= \(lowerParameter) AND c.member_id < \(upperParameter)"
+        case .events(let ids, let memberIDs):
+            let memberParameter = p.add(memberIDs)
+            source = "unnest(\(p.add(ids))::bigint[], \(memberParameter)::bigint[]) AS ev(id, member_id) JOIN members m ON m.id = ev.member_id"
+            event = "ev.id"
+            memberConditions = []
+            capMembers = "c.member_id = ANY(\(memberParameter)::bigint[])"
+        }
         let segment = plan.segment.predicate(alias: "m", firstParameter: p.values.count + 1)
         p.values.append(contentsOf: segment.parameters)
         memberConditions.append("(\(segment.sql))")
@@ -65,7 +91,7 @@ struct IssueChunkStatement {
         }
         let limited = limits && arm.lines.contains(where: \.isLimited)
         guard limited else {
-            return ("FROM members m WHERE " + memberConditions.joined(separator: "\n  AND "), "m.id", arm.lines.map { _ in nil })
+            return ("FROM \(source) WHERE " + memberConditions.joined(separator: "\n  AND "), "m.id", event, arm.lines.map { _ in nil })
         }
         var joins: [String] = []
         var conditions = ["coalesce(mm.present, false)"]
@@ -82,7 +108,7 @@ struct IssueChunkStatement {
             joins.append(
                 """
                 FULL JOIN (SELECT c.member_id, max(c.cap_seq) AS n\(last) FROM coupons c
-                    WHERE c.member_id >= \(lowerParameter) AND c.member_id < \(upperParameter)
+                    WHERE \(capMembers)
                       AND c.template_key = \(key) AND c.cap_seq IS NOT NULL
                     GROUP BY c.member_id) AS \(probe) ON \(probe).member_id = mm.id
                 """)
@@ -106,15 +132,19 @@ struct IssueChunkStatement {
                     """)
             }
         }
-        let members = "FROM (SELECT m.id, true AS present FROM members m WHERE \(memberConditions.joined(separator: " AND "))) AS mm"
-        let from = ([members] + joins).joined(separator: "\n") + "\nWHERE " + conditions.joined(separator: "\n  AND ")
-        return (from, "mm.id", capNumbers)
+        let chosen = "FROM (SELECT m.id, \(event) AS event_id, true AS present FROM \(source) WHERE \(memberConditions.joined(separator: " AND "))) AS mm"
+        let from = ([chosen] + joins).joined(separator: "\n") + "\nWHERE " + conditions.joined(separator: "\n  AND ")
+        return (from, "mm.id", "mm.event_id", capNumbers)
     }
 
     /// Counts the chunk's eligible members.
     func countEligible(lower: Int64, upper: Int64) -> (sql: String, parameters: [any PostgresBindable]) {
+        countEligible(.range(lower: lower, upper: upper))
+    }
+
+    func countEligible(_ members: Members) -> (sql: String, parameters: [any PostgresBindable]) {
         let p = Parameters()
-        let from = eligibility(lower: lower, upper: upper, p).from
+        let from = eligibility(members, p).from
         return ("SELECT count(*) \(from)", p.values)
     }
 
@@ -124,29 +154,37 @@ struct IssueChunkStatement {
         sql: String, parameters: [any PostgresBindable]
     ) {
         let p = Parameters()
-        let (from, id, _) = eligibility(lower: lower, upper: upper, limits: limits, p)
+        let (from, id, _, _) = eligibility(.range(lower: lower, upper: upper), limits: limits, p)
         return ("SELECT ((\(id) - \(p.add(lower))) / \(p.add(size)))::int AS chunk, count(*) AS members \(from) GROUP BY 1", p.values)
     }
 
     /// Up to `limit` eligible members in id order, for samples.
     func sample(limit: Int) -> (sql: String, parameters: [any PostgresBindable]) {
         let p = Parameters()
-        let (from, id, _) = eligibility(lower: Int64.min, upper: Int64.max, p)
+        let (from, id, _, _) = eligibility(.range(lower: Int64.min, upper: Int64.max), p)
         return ("SELECT \(id) \(from) ORDER BY \(id) LIMIT \(p.add(Int64(limit)))", p.values)
     }
 
     /// Inserts the pack for every eligible member (the first `limit` by id when given). A plain
     /// INSERT … SELECT: the row count comes back in the command tag, with no CTE to materialize.
     func insert(lower: Int64, upper: Int64, limit: Int64?) -> (sql: String, parameters: [any PostgresBindable]) {
+        insert(.range(lower: lower, upper: upper), limit: limit)
+    }
+
+    /// Inserts the pack for every eligible member of `members`: the first `limit` by member id
+    /// (by event id for events, first come first served), each coupon recording its event.
+    func insert(_ members: Members, limit: Int64?) -> (sql: String, parameters: [any PostgresBindable]) {
         let p = Parameters()
-        let (from, id, capNumbers) = eligibility(lower: lower, upper: upper, p)
+        let (from, id, event, capNumbers) = eligibility(members, p)
+        var order = id
+        if case .events = members { order = event }
         let limitClause = limit.map { "LIMIT \(p.add($0))" } ?? ""
         if arm.holdout {
             return (
                 """
                 INSERT INTO issue_holdouts (run_id, member_id, arm)
                 SELECT \(p.add(runID)), e.id, \(p.add(arm.name ?? "holdout"))
-                FROM (SELECT \(id) AS id \(from) ORDER BY \(id) \(limitClause)) AS e
+                FROM (SELECT \(id) AS id \(from) ORDER BY \(order) \(limitClause)) AS e
                 ON CONFLICT DO NOTHING
                 """, p.values
             )
@@ -203,11 +241,11 @@ struct IssueChunkStatement {
         // with the members on its inner side they would be found again for every coupon.
         return (
             """
-            WITH e AS MATERIALIZED (SELECT \(id) AS id\(capColumns) \(from) ORDER BY \(id) \(limitClause))
+            WITH e AS MATERIALIZED (SELECT \(id) AS id, \(event) AS event_id\(capColumns) \(from) ORDER BY \(order) \(limitClause))
             INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, arm, face_value_fen,
-                                 issued_at, valid_from, expires_at, uses_left, cap_seq)
+                                 issued_at, valid_from, expires_at, uses_left, cap_seq, event_id)
             SELECT l.key, l.version, e.id, \(p.add(runID)), l.seq, \(p.add(arm.name)), \(face),
-                   \(p.add(plan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1), \(capSeq)
+                   \(p.add(plan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1), \(capSeq), e.event_id
             FROM e CROSS JOIN unnest(\(p.add(keys))::text[], \(p.add(versions))::int[], \(p.add(seqs))::int[],
                               \(p.add(faces))::bigint[], \(p.add(froms))::timestamptz[], \(p.add(expiries))::timestamptz[],
                               \(p.add(uses))::int[], \(p.add(capOffsets))::int[], \(p.add(capLines))::int[])

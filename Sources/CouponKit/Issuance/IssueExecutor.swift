@@ -101,44 +101,63 @@ public struct IssueExecutor: JobExecutor {
     public func execute(chunk: Int, of plan: RunPlan, _ context: RunContext, in tx: Connection) throws -> RunCounts {
         let issuePlan = try Self.issuePlan(plan)
         let bounds = plan.chunks[chunk]
-        // A deleted list or SQL snapshot would make the segment match nobody: a resumed run would
-        // then "succeed" having silently skipped its remaining members.
-        if !issuePlan.segment.snapshots.isEmpty { try issuePlan.segment.verifySnapshots(connection: tx) }
         var counts: RunCounts = [:]
         try IssueChunkStatement.prepare(tx)
         counts["members_scanned"] = try tx.query(
             "SELECT count(*) FROM members WHERE id >= $1 AND id < $2", [bounds.lower, bounds.upper]
         ).row(0).decode(0, as: Int64.self)
+        counts.add(
+            try issue(
+                issuePlan, to: .range(lower: bounds.lower, upper: bounds.upper), atMost: bounds.upper - bounds.lower,
+                runID: context.run.id, chunk: chunk, tx))
+        return counts
+    }
+
+    /// Issues the plan's packs to the eligible ones of `members` (at most `most` of them) in
+    /// `tx`: one INSERT … SELECT per arm, stock taken in the same transaction. Scheduled chunks
+    /// and trigger batches both issue through here, so limits and stock hold across both.
+    /// `chunk` names the scheduled chunk whose stock allotment applies; a trigger batch has none
+    /// (its plan allots nothing) and takes stock from `template_stock` as it goes.
+    func issue(
+        _ issuePlan: IssuePlan, to members: IssueChunkStatement.Members, atMost most: Int64, runID: Int64,
+        chunk: Int? = nil, _ tx: Connection
+    ) throws -> RunCounts {
+        // A deleted list or SQL snapshot would make the segment match nobody: a resumed run would
+        // then "succeed" having silently skipped its remaining members.
+        if !issuePlan.segment.snapshots.isEmpty { try issuePlan.segment.verifySnapshots(connection: tx) }
+        var counts: RunCounts = [:]
         for (armIndex, arm) in issuePlan.arms.enumerated() {
-            let statement = IssueChunkStatement(plan: issuePlan, arm: arm, runID: context.run.id)
-            let allotted = issuePlan.allotments?[armIndex]?[chunk]
+            let statement = IssueChunkStatement(plan: issuePlan, arm: arm, runID: runID)
+            let allotted = chunk.flatMap { issuePlan.allotments?[armIndex]?[$0] }
             // How many members stock allows (nil: enough for every member of the chunk). Lines
-            // whose stock the run set aside draw on it; others (plans from before allotments, or
-            // a reservation returned while the run had ended) take from stock as they go.
+            // whose stock the run set aside draw on it; others (plans from before allotments, a
+            // reservation returned while the run had ended, trigger batches) take from stock as
+            // they go.
             var limit = allotted
             var reservedKeys: Set<String> = []
             for line in arm.lines where line.finiteStock {
-                if allotted != nil, try StockAllotment.held(runID: context.run.id, key: line.templateKey, tx) != nil {
+                if allotted != nil, try StockAllotment.held(runID: runID, key: line.templateKey, tx) != nil {
                     reservedKeys.insert(line.templateKey)
                     continue
                 }
                 let left = try TemplateCatalogStore.available(line.templateKey, tx) ?? Int64.max
-                let members = left / Int64(line.quantity)
-                if members < bounds.upper - bounds.lower { limit = min(limit ?? members, members) }
+                let allowed = left / Int64(line.quantity)
+                if allowed < most { limit = min(limit ?? allowed, allowed) }
             }
             let countFirst = limit != nil && allotted == nil
-            let (counted, written) = limit == 0 && !countFirst ? (nil, 0) : try insertPacks(statement, bounds, limit: limit, count: countFirst, tx)
+            let (counted, written) =
+                limit == 0 && !countFirst ? (nil, 0) : try insertPacks(statement, members, limit: limit, count: countFirst, tx)
             if arm.holdout {
                 counts["holdout_members", default: 0] += written
                 if let name = arm.name { counts["arm.\(name).members", default: 0] += written }
                 continue
             }
-            let members = arm.packSize == 0 ? 0 : written / Int64(arm.packSize)
+            let issuedMembers = arm.packSize == 0 ? 0 : written / Int64(arm.packSize)
             for line in arm.lines {
-                let issued = members * Int64(line.quantity)
+                let issued = issuedMembers * Int64(line.quantity)
                 guard issued > 0 else { continue }
                 if reservedKeys.contains(line.templateKey) {
-                    if try !StockAllotment.draw(runID: context.run.id, key: line.templateKey, coupons: issued, tx) {
+                    if try !StockAllotment.draw(runID: runID, key: line.templateKey, coupons: issued, tx) {
                         throw StockContention(key: line.templateKey)
                     }
                 } else {
@@ -152,11 +171,11 @@ public struct IssueExecutor: JobExecutor {
                 counts["template.\(line.templateKey)", default: 0] += issued
             }
             counts["coupons_issued", default: 0] += written
-            counts["members_issued", default: 0] += members
-            counts["face_value_fen", default: 0] += try faceValue(runID: context.run.id, bounds, arm, tx, members: members)
-            if let name = arm.name { counts["arm.\(name).members", default: 0] += members }
-            let eligible = counted ?? issuePlan.eligibleWhenPlanned?[armIndex]?[chunk]
-            if let eligible, eligible > members { counts["stock_exhausted", default: 0] += eligible - members }
+            counts["members_issued", default: 0] += issuedMembers
+            counts["face_value_fen", default: 0] += try faceValue(runID: runID, members, arm, tx, members: issuedMembers)
+            if let name = arm.name { counts["arm.\(name).members", default: 0] += issuedMembers }
+            let eligible = counted ?? chunk.flatMap { issuePlan.eligibleWhenPlanned?[armIndex]?[$0] }
+            if let eligible, eligible > issuedMembers { counts["stock_exhausted", default: 0] += eligible - issuedMembers }
         }
         return counts
     }
@@ -166,15 +185,15 @@ public struct IssueExecutor: JobExecutor {
     /// `cap_seq` once that run commits; both statements are then redone in a fresh snapshot, in
     /// which the cap and interval checks see the other run's coupons.
     private func insertPacks(
-        _ statement: IssueChunkStatement, _ bounds: RunPlan.Chunk, limit: Int64?, count: Bool, _ tx: Connection
+        _ statement: IssueChunkStatement, _ members: IssueChunkStatement.Members, limit: Int64?, count: Bool, _ tx: Connection
     ) throws -> (eligible: Int64?, written: Int64) {
         func attempt(_ tx: Connection) throws -> (eligible: Int64?, written: Int64) {
             var eligible: Int64?
             if count {
-                let count = statement.countEligible(lower: bounds.lower, upper: bounds.upper)
+                let count = statement.countEligible(members)
                 eligible = try tx.query(count.sql, count.parameters).row(0).decode(0, as: Int64.self)
             }
-            let insert = statement.insert(lower: bounds.lower, upper: bounds.upper, limit: limit)
+            let insert = statement.insert(members, limit: limit)
             return (eligible, Int64(try tx.execute(insert.sql, insert.parameters)))
         }
         guard statement.arm.lines.contains(where: \.isLimited) else { return try attempt(tx) }
@@ -200,18 +219,21 @@ public struct IssueExecutor: JobExecutor {
     }
 
     /// Face value issued in the chunk (blind boxes vary per member, so it is summed from the rows).
-    private func faceValue(runID: Int64, _ bounds: RunPlan.Chunk, _ arm: IssuePlan.Arm, _ tx: Connection, members: Int64)
-        throws -> Int64
-    {
+    private func faceValue(
+        runID: Int64, _ source: IssueChunkStatement.Members, _ arm: IssuePlan.Arm, _ tx: Connection, members: Int64
+    ) throws -> Int64 {
         guard members > 0 else { return 0 }
         if arm.lines.allSatisfy({ $0.blindbox == nil }) {
             return members * arm.lines.reduce(0) { $0 + $1.faceValueFen * Int64($1.quantity) }
         }
+        // A trigger batch is a run of its own: all of its coupons are this statement's.
+        var (lower, upper) = (Int64.min, Int64.max)
+        if case .range(let from, let to) = source { (lower, upper) = (from, to) }
         return try tx.query(
             """
             SELECT coalesce(sum(face_value_fen), 0)::bigint FROM coupons
             WHERE run_id = $1 AND member_id >= $2 AND member_id < $3 AND arm IS NOT DISTINCT FROM $4
-            """, [runID, bounds.lower, bounds.upper, arm.name]
+            """, [runID, lower, upper, arm.name]
         ).row(0).decode(0, as: Int64.self)
     }
 

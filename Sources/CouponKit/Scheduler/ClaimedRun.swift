@@ -30,6 +30,8 @@ public enum RunTrigger: String, Sendable, Codable, CaseIterable {
     case schedule
     case manual
     case catchUp = "catch_up"
+    /// A batch of member events consumed by a trigger job.
+    case event
 }
 
 public enum RunStatus: String, Sendable, Codable, CaseIterable {

@@ -193,6 +193,10 @@ public final class Runner: Sendable {
 
     /// `run JOB --at SLOT`: one run for (job, slot), whoever asks how often.
     public func runManually(_ job: JobDefinition, slot: Date, deployment: Deployment) throws -> ManualResult {
+        if let trigger = job.trigger {
+            throw ConfigurationError(
+                "job \(job.name) issues on \(trigger.eventType) events, not by hand: record one with `couponbatch events add`")
+        }
         let connection = try connect()
         if job.concurrency == .forbid {
             let busy = try connection.query(
