@@ -6,6 +6,7 @@ enum ExecutorRegistry {
         switch job.action {
         case .noop(let action): return NoopExecutor(action: action)
         case .issue(let action): return IssueExecutor(action: action)
+        case .bundle(let action): return BundleExecutor(action: action)
         }
     }
 }

@@ -2,11 +2,13 @@
 public enum JobAction: Sendable, Equatable {
     case issue(IssueAction)
     case noop(NoopAction)
+    case bundle(BundleAction)
 
     public var kind: JobKind {
         switch self {
         case .issue: return .issue
         case .noop: return .noop
+        case .bundle: return .bundle
         }
     }
 }

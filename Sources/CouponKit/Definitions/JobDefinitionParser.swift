@@ -8,6 +8,7 @@ enum JobDefinitionParser {
     static let kindFields: [JobKind: [String]] = [
         .issue: ["segment", "coupons", "variants", "chunk_size"],
         .noop: ["sleep_ms", "chunks", "fail"],
+        .bundle: ["plans", "chunk_size"],
     ]
 
     struct Outcome {
@@ -19,7 +20,9 @@ enum JobDefinitionParser {
     }
 
     /// `jobDirectory` is the directory of the file as given, for `list:` segments.
-    static func read(_ root: DefinitionReader, jobDirectory: String, catalog: TemplateCatalog) -> Outcome {
+    static func read(
+        _ root: DefinitionReader, jobDirectory: String, catalog: TemplateCatalog, plans: [String: BundlePlan] = [:]
+    ) -> Outcome {
         let before = root.diagnostics.count
         guard let mapping = root.mapping() else { return Outcome(nameReader: nil, name: nil, job: nil) }
 
@@ -79,6 +82,8 @@ enum JobDefinitionParser {
             action = readIssue(mapping, jobDirectory: jobDirectory, catalog: catalog).map { .issue($0) }
         case .noop:
             action = readNoop(mapping).map { .noop($0) }
+        case .bundle:
+            action = readBundle(mapping, plans: plans).map { .bundle($0) }
         default:
             action = nil
         }
@@ -135,6 +140,35 @@ enum JobDefinitionParser {
         let chunks = mapping.value("chunks")?.int(in: 1...10_000)
         let fail = mapping.value("fail")?.bool()
         return NoopAction(sleepMilliseconds: sleep ?? 0, chunks: chunks ?? 1, fail: fail ?? false)
+    }
+
+    /// `plans: [KEY, …]` (default every plan) and `chunk_size`, shared with issue jobs.
+    private static func readBundle(_ mapping: DefinitionMappingReader, plans: [String: BundlePlan]) -> BundleAction? {
+        let chunkSize = mapping.value("chunk_size")?.int(in: 100...1_000_000)
+        var keys: [String]?
+        if let reader = mapping.value("plans") {
+            guard let items = reader.list() else { return nil }
+            var named: [String] = []
+            for item in items {
+                guard let key = item.string() else { continue }
+                guard plans[key] != nil else {
+                    item.report(
+                        "unknown plan \"\(key)\""
+                            + (plans.isEmpty
+                                ? " (plans.yaml defines none)"
+                                : SpellingSuggestion.hint(for: key, among: plans.keys.sorted())))
+                    continue
+                }
+                if named.contains(key) {
+                    item.report("plan \"\(key)\" is listed twice")
+                    continue
+                }
+                named.append(key)
+            }
+            guard named.count == items.count else { return nil }
+            keys = named
+        }
+        return BundleAction(plans: keys, chunkSize: chunkSize ?? DefinitionDefaults.chunkSize)
     }
 
     private static func readIssue(

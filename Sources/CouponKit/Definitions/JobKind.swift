@@ -8,11 +8,11 @@ public enum JobKind: String, Sendable, CaseIterable {
     case remind
     /// Expires coupons past their validity (not supported yet).
     case expire
-    /// Delivers subscription bundles (not supported yet).
+    /// Delivers the due periods of subscription bundles.
     case bundle
 
     /// Whether job files of this kind load; the others are refused with "not supported yet".
     public var isSupported: Bool {
-        self == .issue || self == .noop
+        self == .issue || self == .noop || self == .bundle
     }
 }

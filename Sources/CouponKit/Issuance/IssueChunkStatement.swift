@@ -17,17 +17,8 @@ struct IssueChunkStatement {
     let arm: IssuePlan.Arm
     let runID: Int64
 
-    /// Parameters are numbered in the order they are added.
-    private final class Parameters {
-        var values: [any PostgresBindable] = []
-        func add(_ value: any PostgresBindable) -> String {
-            values.append(value)
-            return "$\(values.count)"
-        }
-    }
-
     /// `FROM members m WHERE …` for this arm in `[lower, upper)`; also returns the parameters.
-    private func eligibility(lower: Int64, upper: Int64, _ p: Parameters) -> String {
+    private func eligibility(lower: Int64, upper: Int64, _ p: SQLParameters) -> String {
         var conditions = ["m.id >= \(p.add(lower))", "m.id < \(p.add(upper))"]
         let segment = plan.segment.predicate(alias: "m", firstParameter: p.values.count + 1)
         p.values.append(contentsOf: segment.parameters)
@@ -61,14 +52,14 @@ struct IssueChunkStatement {
 
     /// Counts the chunk's eligible members (used when stock may run short).
     func countEligible(lower: Int64, upper: Int64) -> (sql: String, parameters: [any PostgresBindable]) {
-        let p = Parameters()
+        let p = SQLParameters()
         let from = eligibility(lower: lower, upper: upper, p)
         return ("SELECT count(*) \(from)", p.values)
     }
 
     /// Up to `limit` eligible members in id order, for samples.
     func sample(limit: Int) -> (sql: String, parameters: [any PostgresBindable]) {
-        let p = Parameters()
+        let p = SQLParameters()
         let from = eligibility(lower: Int64.min, upper: Int64.max, p)
         return ("SELECT m.id \(from) ORDER BY m.id LIMIT \(p.add(Int64(limit)))", p.values)
     }
@@ -76,7 +67,7 @@ struct IssueChunkStatement {
     /// Inserts the pack for every eligible member (the first `limit` by id when given). A plain
     /// INSERT … SELECT: the row count comes back in the command tag, with no CTE to materialize.
     func insert(lower: Int64, upper: Int64, limit: Int64?) -> (sql: String, parameters: [any PostgresBindable]) {
-        let p = Parameters()
+        let p = SQLParameters()
         let from = eligibility(lower: lower, upper: upper, p)
         let limitClause = limit.map { "LIMIT \(p.add($0))" } ?? ""
         if arm.holdout {
@@ -112,19 +103,9 @@ struct IssueChunkStatement {
                 expiries.append(line.expiresAt.postgresText ?? "")
                 uses.append(Int32(line.usesLeft ?? -1))
                 if let choices = line.blindbox {
-                    // A deterministic draw per (run, member, seq): a resumed run draws the same.
-                    var cumulative: [Int64] = []
-                    var total: Int64 = 0
-                    for choice in choices {
-                        total += Int64(choice.weight)
-                        cumulative.append(total)
-                    }
-                    let draw = "mod(abs(hashint8extended(e.id, \(p.add(runID &* 1_000 &+ Int64(seq))))), \(p.add(total)))"
-                    faceCases.append(
-                        """
-                        WHEN \(p.add(seq)) THEN (SELECT b.v FROM unnest(\(p.add(choices.map(\.valueFen)))::bigint[], \
-                        \(p.add(cumulative))::bigint[]) AS b(v, c) WHERE b.c > \(draw) ORDER BY b.c LIMIT 1)
-                        """)
+                    let salt = p.add(runID &* 1_000 &+ Int64(seq))
+                    let draw = CouponPackSQL.blindboxDraw(choices, member: "e.id", salt: salt, p)
+                    faceCases.append("WHEN \(p.add(seq)) THEN \(draw)")
                 }
             }
         }

@@ -1,0 +1,152 @@
+import Foundation
+import Logging
+import Postgres
+
+/// `kind: bundle`: delivers every due period of the subscriptions of the job's plans exactly
+/// once. A period's coupons are written in the same transaction as its `bundle_deliveries` row,
+/// whose primary key (subscription, period) makes a second delivery impossible; one chunk of the
+/// member id space is one transaction, fenced and checkpointed by the engine like issuance.
+public struct BundleExecutor: JobExecutor {
+    public let action: BundleAction
+
+    public init(action: BundleAction) { self.action = action }
+
+    // MARK: Planning
+
+    public func plan(_ context: RunContext, _ connection: Connection) throws -> RunPlan {
+        let runPlan = try makeRunPlan(context, connection, register: true)
+        let keys = runPlan.plans.map(\.key)
+        let bounds = try connection.query(
+            "SELECT min(member_id) AS lo, max(member_id) AS hi FROM subscriptions WHERE plan = ANY($1::text[])", [keys]
+        ).row(0)
+        var chunks: [RunPlan.Chunk] = []
+        if let lo = try bounds.decodeIfPresent("lo", as: Int64.self), let hi = try bounds.decodeIfPresent("hi", as: Int64.self) {
+            chunks = RunPlan.ranges(from: lo, to: hi + 1, size: Int64(action.chunkSize))
+        }
+        let payload = String(decoding: try JSONEncoder().encode(runPlan), as: UTF8.self)
+        // With finite stock, chunks commit in member order on one worker, as issuance does, so
+        // the periods served are the same whatever the number of workers.
+        return RunPlan(chunks: chunks, payload: payload, parallel: !runPlan.hasFiniteStock)
+    }
+
+    func makeRunPlan(_ context: RunContext, _ connection: Connection, register: Bool) throws -> BundleRunPlan {
+        try BundleRunPlan.make(
+            keys: action.planKeys(in: context.deployment), deployment: context.deployment, jobName: context.job.name,
+            issuedAt: context.run.slot, register: register, connection)
+    }
+
+    static func runPlan(_ plan: RunPlan) throws -> BundleRunPlan {
+        guard let payload = plan.payload else { throw ConfigurationError("a bundle run's plan has no payload") }
+        return try JSONDecoder().decode(BundleRunPlan.self, from: Data(payload.utf8))
+    }
+
+    // MARK: One chunk
+
+    public func execute(chunk: Int, of plan: RunPlan, _ context: RunContext, in tx: Connection) throws -> RunCounts {
+        let runPlan = try Self.runPlan(plan)
+        let bounds = plan.chunks[chunk]
+        let subscriptions = try BundleChunkStatement.subscriptions(
+            lower: bounds.lower, upper: bounds.upper, plans: runPlan.plans.map(\.key), tx)
+        var available: [String: Int64] = [:]
+        for line in runPlan.plans.flatMap({ $0.coupons + $0.welcome }) where line.finiteStock {
+            if let left = try TemplateCatalogStore.available(line.templateKey, tx) { available[line.templateKey] = left }
+        }
+        let planned = try BundleAllocation.decide(
+            subscriptions, plan: runPlan, through: runPlan.issuedAt, available: available)
+        let owned = try BundleChunkStatement.record(planned, runID: context.run.id, tx)
+        let delivered = owned.filter { $0.status == .delivered }
+        let written = try BundleChunkStatement.insertCoupons(delivered, plan: runPlan, runID: context.run.id, tx)
+
+        // Stock for exactly what was written; a concurrent run that took it first rolls the chunk back.
+        var issued: [String: Int64] = [:]
+        var faceValue: Int64 = 0
+        var hasBlindbox = false
+        for delivery in delivered {
+            guard let plan = runPlan.plan(delivery.plan) else { continue }
+            for line in plan.lines(period: delivery.period) {
+                issued[line.templateKey, default: 0] += Int64(line.quantity)
+                faceValue += line.faceValueFen * Int64(line.quantity)
+                hasBlindbox = hasBlindbox || line.blindbox != nil
+            }
+        }
+        guard issued.values.reduce(0, +) == Int64(written) else {
+            throw ConfigurationError("bundle chunk \(chunk) wrote \(written) coupons for \(issued.values.reduce(0, +)) planned")
+        }
+        var counts: RunCounts = ["subscriptions_scanned": Int64(subscriptions.count)]
+        for (key, count) in issued.sorted(by: { $0.key < $1.key }) {
+            let reserved = try tx.execute(
+                """
+                UPDATE template_stock SET issued = issued + $2
+                WHERE key = $1 AND (stock IS NULL OR issued + $2 <= stock)
+                """, [key, count])
+            if reserved != 1 { throw IssueExecutor.StockContention(key: key) }
+            counts["template.\(key)"] = count
+        }
+        if hasBlindbox {
+            faceValue = try tx.query(
+                """
+                SELECT coalesce(sum(face_value_fen), 0)::bigint FROM coupons
+                WHERE run_id = $1 AND member_id >= $2 AND member_id < $3
+                """, [context.run.id, bounds.lower, bounds.upper]
+            ).row(0).decode(0, as: Int64.self)
+        }
+
+        // The one place a delivery's `bundle` notification goes (see BundleOutbox).
+        try BundleOutbox.enqueue(delivered, plan: runPlan, context, in: tx)
+
+        counts["periods_delivered"] = Int64(delivered.count)
+        counts["periods_skipped"] = Int64(owned.filter { $0.status == .skipped }.count)
+        counts["periods_waiting_stock"] = Int64(owned.filter { $0.status == .waitingStock }.count)
+        counts["periods_already_settled"] = Int64(planned.count - owned.count)
+        counts["members_delivered"] = Int64(Set(delivered.map(\.memberID)).count)
+        counts["coupons_issued"] = Int64(written)
+        counts["face_value_fen"] = faceValue
+        return counts.filter { $0.value != 0 || $0.key == "coupons_issued" }
+    }
+
+    public func finish(_ plan: RunPlan, counts: RunCounts, _ context: RunContext, _ connection: Connection) throws
+        -> String?
+    {
+        var notes: [String] = []
+        if let waiting = counts["periods_waiting_stock"], waiting > 0 {
+            let keys = try connection.query(
+                """
+                SELECT string_agg(DISTINCT plan, ', ' ORDER BY plan) FROM bundle_deliveries
+                WHERE run_id = $1 AND status = 'waiting_stock'
+                """, [context.run.id]
+            ).row(0).decodeIfPresent(0, as: String.self)
+            notes.append("\(waiting) periods waiting for stock (plans: \(keys ?? "-")); later runs retry them")
+        }
+        if !BundleOutbox.isWired, (counts["periods_delivered"] ?? 0) > 0 {
+            notes.append("bundle notifications not sent: the notifications outbox is not built yet")
+        }
+        return notes.isEmpty ? nil : notes.joined(separator: "; ")
+    }
+
+    // MARK: Dry run
+
+    public func dryRun(_ context: RunContext, _ connection: Connection) throws -> DryRunReport {
+        let runPlan = try makeRunPlan(context, connection, register: false)
+        var available: [String: Int64] = [:]
+        for key in Set(runPlan.plans.flatMap { ($0.coupons + $0.welcome).filter(\.finiteStock).map(\.templateKey) }) {
+            if let template = context.deployment.templates[key] {
+                available[key] = try TemplateCatalogStore.availableOnceSynced(template, connection) ?? Int64.max
+            }
+        }
+        let subscriptions = try BundleChunkStatement.subscriptions(
+            lower: Int64.min, upper: Int64.max, plans: runPlan.plans.map(\.key), connection)
+        let planned = try BundleAllocation.decide(
+            subscriptions, plan: runPlan, through: runPlan.issuedAt, available: available)
+        var lines: [DryRunReport.Line] = [.init("subscriptions", "\(subscriptions.count)")]
+        for plan in runPlan.plans {
+            let mine = planned.filter { $0.plan == plan.key }
+            func count(_ status: PlannedDelivery.Status) -> Int { mine.filter { $0.status == status }.count }
+            lines.append(
+                .init(
+                    "plan \(plan.key)",
+                    "\(count(.delivered)) periods to deliver (\(mine.reduce(0) { $0 + $1.coupons }) coupons), "
+                        + "\(count(.skipped)) to skip (paused), \(count(.waitingStock)) would wait for stock"))
+        }
+        return DryRunReport(lines: lines)
+    }
+}
