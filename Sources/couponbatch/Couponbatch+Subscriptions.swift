@@ -41,7 +41,7 @@ extension Couponbatch {
                 let plans = try global.loadDeployment().plans
                 let importer = SubscriptionImport(plans: plans)
                 let outcome = try importer.run(path: file, try global.connect(), logger: logger) { rejection in
-                    printError("\(file):\(rejection)")
+                    printError("\(file):\(rejection.line): " + (rejection.field.map { "\($0): " } ?? "") + rejection.reason)
                 }
                 if json {
                     RunOutput.printJSON(outcome)

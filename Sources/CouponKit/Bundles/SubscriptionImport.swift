@@ -117,7 +117,7 @@ public struct SubscriptionImport: Sendable {
             outcome.unchanged = outcome.read - outcome.rejected - outcome.inserted - outcome.updated
             rejections.sort { ($0.line, $0.field ?? "") < ($1.line, $1.field ?? "") }
             rejections.forEach(onReject)
-            logger.info(
+            logger.debug(
                 "subscriptions imported",
                 metadata: [
                     "import.read": "\(outcome.read)", "import.inserted": "\(outcome.inserted)",
