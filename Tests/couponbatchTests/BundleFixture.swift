@@ -61,17 +61,19 @@ extension IssueFixture {
         return try command(["subscriptions", "import", path])
     }
 
-    /// Subscriptions for members `ids` by SQL (fast, for large tests): external id `E<member>`.
-    func addSubscriptions(_ ids: ClosedRange<Int>, plan: String = "monthly", started: String, paidThrough: String) throws {
+    /// Subscriptions for members `ids` by SQL (fast, for large tests): external id `<prefix><member>`.
+    func addSubscriptions(
+        _ ids: ClosedRange<Int>, plan: String = "monthly", started: String, paidThrough: String, prefix: String = "E"
+    ) throws {
         _ = try int(
             """
             WITH s AS (
                 INSERT INTO subscriptions (external_id, member_id, plan, started_at, anchor_day, paid_through)
-                SELECT 'E' || g, g, $3, $4::timestamptz, extract(day FROM $4::timestamptz AT TIME ZONE 'Asia/Shanghai'), $5::date
+                SELECT $6 || g, g, $3, $4::timestamptz, extract(day FROM $4::timestamptz AT TIME ZONE 'Asia/Shanghai'), $5::date
                 FROM generate_series($1::bigint, $2::bigint) g
                 RETURNING 1)
             SELECT count(*) FROM s
-            """, [Int64(ids.lowerBound), Int64(ids.upperBound), plan, started, paidThrough])
+            """, [Int64(ids.lowerBound), Int64(ids.upperBound), plan, started, paidThrough, prefix])
     }
 
     /// `period:status` of a subscription's deliveries, in period order.
