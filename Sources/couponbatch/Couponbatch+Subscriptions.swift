@@ -169,16 +169,9 @@ extension Couponbatch {
             @Argument(help: "The subscription's id.") var id: Int64
 
             @Option(help: "The day deliveries resume (YYYY-MM-DD, from its start in the plan's zone).")
-            var until: String
+            var until: CalendarDay
 
-            func validate() throws {
-                guard CalendarDay(until) != nil else { throw ValidationError("--until must be a date YYYY-MM-DD") }
-            }
-
-            func run() throws {
-                guard let day = CalendarDay(until) else { throw ValidationError("--until must be a date YYYY-MM-DD") }
-                try Subscriptions.apply(global) { try $0.pause(id, until: day, now: clock.date, $1) }
-            }
+            func run() throws { try Subscriptions.apply(global) { try $0.pause(id, until: until, now: clock.date, $1) } }
         }
 
         struct Resume: ParsableCommand {
@@ -210,15 +203,10 @@ extension Couponbatch {
             @Argument(help: "The subscription's id.") var id: Int64
 
             @Option(help: "The new last paid day (YYYY-MM-DD, in the plan's zone).")
-            var through: String
-
-            func validate() throws {
-                guard CalendarDay(through) != nil else { throw ValidationError("--through must be a date YYYY-MM-DD") }
-            }
+            var through: CalendarDay
 
             func run() throws {
-                guard let day = CalendarDay(through) else { throw ValidationError("--through must be a date YYYY-MM-DD") }
-                try Subscriptions.apply(global) { try $0.renew(id, through: day, now: clock.date, $1) }
+                try Subscriptions.apply(global) { try $0.renew(id, through: through, now: clock.date, $1) }
             }
         }
 
@@ -233,4 +221,9 @@ extension Couponbatch {
                     + (summary.nextDueAt.map { ISOInstant.format($0, in: zone) } ?? "-"))
         }
     }
+}
+
+/// `--until 2026-11-15`, `--through 2027-01-30`: a day, checked by the parser (exit 64 when malformed).
+extension CalendarDay: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
 }

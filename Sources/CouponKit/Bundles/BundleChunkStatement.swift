@@ -96,14 +96,8 @@ enum BundleChunkStatement {
         // One element per coupon line of every plan; `seq` numbers a period's coupons 1…n, welcome last.
         var plans: [String] = []
         var welcome: [Int32] = []
-        var keys: [String] = []
-        var versions: [Int32] = []
-        var seqs: [Int32] = []
-        var faces: [Int64] = []
-        var froms: [String] = []
-        var expiries: [String] = []
-        var uses: [Int32] = []  // -1 for none (arrays of optionals are not bindable)
         var labels: [String] = []
+        var pack = CouponLineArrays()
         var faceCases: [String] = []
         let run = p.add(runID)
         for plan in runPlan.plans {
@@ -114,18 +108,12 @@ enum BundleChunkStatement {
                         seq += 1
                         plans.append(plan.key)
                         welcome.append(isWelcome ? 1 : 0)
-                        keys.append(line.templateKey)
-                        versions.append(Int32(line.version))
-                        seqs.append(seq)
-                        faces.append(line.faceValueFen)
-                        froms.append(line.validFrom.postgresText ?? "")
-                        expiries.append(line.expiresAt.postgresText ?? "")
-                        uses.append(Int32(line.usesLeft ?? -1))
                         labels.append(plan.label ?? "")
+                        pack.append(line, seq: seq)
                         if let choices = line.blindbox {
                             let salt = "(\(run)::bigint * 1000 + d.seq_base + l.seq)"
                             let draw = CouponPackSQL.blindboxDraw(choices, member: "d.member_id", salt: salt, p)
-                            faceCases.append("WHEN \(p.add(Int32(plans.count))) THEN \(draw)")
+                            faceCases.append("WHEN \(p.add(Int32(pack.count))) THEN \(draw)")
                         }
                     }
                 }
@@ -141,10 +129,8 @@ enum BundleChunkStatement {
                         \(p.add(delivered.map { Int32($0.seqBase) }))::int[],
                         \(p.add(delivered.map { Int32($0.period == 1 ? 1 : 0) }))::int[])
                 AS d(member_id, plan, seq_base, first_period)
-            JOIN unnest(\(p.add(plans))::text[], \(p.add(welcome))::int[], \(p.add(keys))::text[], \(p.add(versions))::int[],
-                        \(p.add(seqs))::int[], \(p.add(faces))::bigint[], \(p.add(froms))::timestamptz[],
-                        \(p.add(expiries))::timestamptz[], \(p.add(uses))::int[], \(p.add(labels))::text[])
-                WITH ORDINALITY AS l(plan, welcome, key, version, seq, face, valid_from, expires_at, uses_left, label, line)
+            JOIN unnest(\(p.add(plans))::text[], \(p.add(welcome))::int[], \(p.add(labels))::text[], \(pack.unnestArguments(p)))
+                WITH ORDINALITY AS l(plan, welcome, label, \(CouponLineArrays.columns), line)
               ON l.plan = d.plan AND (l.welcome = 0 OR d.first_period = 1)
             """
         return try tx.execute(sql, p.values)

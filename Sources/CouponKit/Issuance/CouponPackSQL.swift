@@ -31,3 +31,38 @@ enum CouponPackSQL {
             """
     }
 }
+
+/// The coupons of a pack as parallel arrays, one element a coupon, for one `unnest` whose
+/// columns are `CouponLineArrays.columns`: what issue and bundle chunks both insert.
+struct CouponLineArrays {
+    static let columns = "key, version, seq, face, valid_from, expires_at, uses_left"
+
+    private(set) var keys: [String] = []
+    private(set) var versions: [Int32] = []
+    private(set) var seqs: [Int32] = []
+    private(set) var faces: [Int64] = []
+    private(set) var froms: [String] = []
+    private(set) var expiries: [String] = []
+    /// -1 for none (arrays of optionals are not bindable).
+    private(set) var uses: [Int32] = []
+
+    var count: Int { keys.count }
+
+    mutating func append(_ line: IssuePlan.Line, seq: Int32) {
+        keys.append(line.templateKey)
+        versions.append(Int32(line.version))
+        seqs.append(seq)
+        faces.append(line.faceValueFen)
+        froms.append(line.validFrom.postgresText ?? "")
+        expiries.append(line.expiresAt.postgresText ?? "")
+        uses.append(Int32(line.usesLeft ?? -1))
+    }
+
+    /// The arrays as `unnest` arguments, in the order of `columns`.
+    func unnestArguments(_ p: SQLParameters) -> String {
+        """
+        \(p.add(keys))::text[], \(p.add(versions))::int[], \(p.add(seqs))::int[], \(p.add(faces))::bigint[], \
+        \(p.add(froms))::timestamptz[], \(p.add(expiries))::timestamptz[], \(p.add(uses))::int[]
+        """
+    }
+}

@@ -81,13 +81,7 @@ struct IssueChunkStatement {
             )
         }
         // One element per coupon of the pack; seq numbers the coupons of a member's pack.
-        var keys: [String] = []
-        var versions: [Int32] = []
-        var seqs: [Int32] = []
-        var faces: [Int64] = []
-        var froms: [String] = []
-        var expiries: [String] = []
-        var uses: [Int32] = []  // -1 for none (arrays of optionals are not bindable)
+        var pack = CouponLineArrays()
         var capOffsets: [Int32] = []  // 1…quantity for a limited template's coupons, -1 otherwise
         var faceCases: [String] = []
         var seq: Int32 = 0
@@ -95,13 +89,7 @@ struct IssueChunkStatement {
             for index in 0..<line.quantity {
                 seq += 1
                 capOffsets.append(line.isLimited ? Int32(index + 1) : -1)
-                keys.append(line.templateKey)
-                versions.append(Int32(line.version))
-                seqs.append(seq)
-                faces.append(line.faceValueFen)
-                froms.append(line.validFrom.postgresText ?? "")
-                expiries.append(line.expiresAt.postgresText ?? "")
-                uses.append(Int32(line.usesLeft ?? -1))
+                pack.append(line, seq: seq)
                 if let choices = line.blindbox {
                     let salt = p.add(runID &* 1_000 &+ Int64(seq))
                     let draw = CouponPackSQL.blindboxDraw(choices, member: "e.id", salt: salt, p)
@@ -120,10 +108,8 @@ struct IssueChunkStatement {
                        SELECT coalesce(max(c.cap_seq), 0) FROM coupons c
                        WHERE c.member_id = e.id AND c.template_key = l.key AND c.cap_seq IS NOT NULL) END
             FROM (SELECT m.id \(from) ORDER BY m.id \(limitClause)) AS e
-            CROSS JOIN unnest(\(p.add(keys))::text[], \(p.add(versions))::int[], \(p.add(seqs))::int[],
-                              \(p.add(faces))::bigint[], \(p.add(froms))::timestamptz[], \(p.add(expiries))::timestamptz[],
-                              \(p.add(uses))::int[], \(p.add(capOffsets))::int[])
-                AS l(key, version, seq, face, valid_from, expires_at, uses_left, cap_offset)
+            CROSS JOIN unnest(\(pack.unnestArguments(p)), \(p.add(capOffsets))::int[])
+                AS l(\(CouponLineArrays.columns), cap_offset)
             """, p.values
         )
     }
