@@ -48,8 +48,10 @@ COMMENT ON INDEX subscription_events_subscription IS 'subscriptions show ID: its
 -- One row per settled (or waiting) period of a subscription. The primary key is the exactly-once
 -- guarantee: a period's coupons are written in the same transaction as its 'delivered' row, and a
 -- second runner (or a replayed chunk) inserting the same period finds it taken.
+-- No foreign key to subscriptions: a bundle chunk inserts tens of thousands of rows, each of
+-- which would fire a check, and subscriptions are never deleted (a cancel keeps the row).
 CREATE TABLE bundle_deliveries (
-    subscription_id bigint NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+    subscription_id bigint NOT NULL,
     period          integer NOT NULL CHECK (period >= 1),
     member_id       bigint NOT NULL,
     plan            text NOT NULL,

@@ -53,32 +53,75 @@ enum BundleChunkStatement {
         return records
     }
 
-    /// Records `deliveries`; returns those this transaction now owns. A period another run
-    /// settled first is left alone (its row wins); a period waiting for stock is taken over.
-    static func record(_ deliveries: [PlannedDelivery], runID: Int64, _ tx: Connection) throws -> [PlannedDelivery] {
-        guard !deliveries.isEmpty else { return [] }
-        let result = try tx.query(
+    /// What `write` did: the periods this transaction recorded (those another run had settled
+    /// first are left out: their rows were left alone), and the coupons written.
+    struct Written {
+        var owned: [PlannedDelivery]
+        var coupons: Int
+    }
+
+    /// Records `planned` and writes the coupons of its delivered periods in one statement: the
+    /// `bundle_deliveries` insert feeds the coupon insert through a data-modifying CTE, so only
+    /// the periods this transaction really recorded get coupons. A period another run settled
+    /// first keeps its row (and gets nothing here); a period waiting for stock is taken over.
+    static func write(_ planned: [PlannedDelivery], plan runPlan: BundleRunPlan, runID: Int64, _ tx: Connection) throws
+        -> Written
+    {
+        guard !planned.isEmpty else { return Written(owned: [], coupons: 0) }
+        let p = SQLParameters()
+        let run = p.add(runID)
+        let lines = couponLines(runPlan, run: run, p)
+        // Times travel as microseconds since 1970 (exact, and cheaper to parse than text).
+        let input = """
+            SELECT * FROM unnest(\(p.add(planned.map(\.subscriptionID)))::bigint[], \(p.add(planned.map { Int32($0.period) }))::int[],
+                                 \(p.add(planned.map(\.memberID)))::bigint[], \(p.add(planned.map(\.plan)))::text[],
+                                 \(p.add(planned.map { Int64(($0.dueAt.timeIntervalSince1970 * 1_000_000).rounded()) }))::bigint[],
+                                 \(p.add(planned.map(\.status.rawValue)))::text[], \(p.add(planned.map { Int32($0.coupons) }))::int[],
+                                 \(p.add(planned.map { Int32($0.seqBase) }))::int[])
+                AS i(subscription_id, period, member_id, plan, due_micros, status, coupons, seq_base)
             """
-            INSERT INTO bundle_deliveries AS d (subscription_id, period, member_id, plan, due_at, status, run_id, coupons)
-            SELECT i.subscription_id, i.period, i.member_id, i.plan, i.due_at, i.status, $7, i.coupons
-            FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::text[], $5::timestamptz[], $6::text[], $8::int[])
-                AS i(subscription_id, period, member_id, plan, due_at, status, coupons)
-            ON CONFLICT (subscription_id, period) DO UPDATE
-                SET status = EXCLUDED.status, run_id = EXCLUDED.run_id, coupons = EXCLUDED.coupons,
-                    due_at = EXCLUDED.due_at, recorded_at = now()
-                WHERE d.status = 'waiting_stock'
-            RETURNING d.subscription_id, d.period
-            """,
-            [
-                deliveries.map(\.subscriptionID), deliveries.map { Int32($0.period) }, deliveries.map(\.memberID),
-                deliveries.map(\.plan), deliveries.map { $0.dueAt.postgresText ?? "" }, deliveries.map(\.status.rawValue),
-                runID, deliveries.map { Int32($0.coupons) },
-            ])
-        var owned: Set<PeriodKey> = []
+        let sql = """
+            WITH i AS (\(input)),
+            d AS (
+                INSERT INTO bundle_deliveries AS d (subscription_id, period, member_id, plan, due_at, status, run_id, coupons)
+                SELECT i.subscription_id, i.period, i.member_id, i.plan, to_timestamp(i.due_micros / 1000000.0), i.status,
+                       \(run), i.coupons
+                FROM i
+                ON CONFLICT (subscription_id, period) DO UPDATE
+                    SET status = EXCLUDED.status, run_id = EXCLUDED.run_id, coupons = EXCLUDED.coupons,
+                        due_at = EXCLUDED.due_at, recorded_at = now()
+                    WHERE d.status = 'waiting_stock'
+                RETURNING d.subscription_id, d.period, d.status
+            ),
+            c AS (
+                INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, label, face_value_fen,
+                                     issued_at, valid_from, expires_at, uses_left)
+                SELECT l.key, l.version, i.member_id, \(run), i.seq_base + l.seq, nullif(l.label, ''), \(lines.face),
+                       \(p.add(runPlan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1)
+                FROM d
+                JOIN i ON i.subscription_id = d.subscription_id AND i.period = d.period
+                JOIN \(lines.from) ON l.plan = i.plan AND (l.welcome = 0 OR i.period = 1)
+                WHERE d.status = 'delivered'
+                RETURNING 1
+            )
+            SELECT i.subscription_id, i.period, (SELECT count(*) FROM c) AS coupons
+            FROM i LEFT JOIN d ON d.subscription_id = i.subscription_id AND d.period = i.period
+            WHERE d.subscription_id IS NULL
+            UNION ALL
+            SELECT NULL, NULL, (SELECT count(*) FROM c)
+            """
+        let result = try tx.query(sql, p.values)
+        var lost: Set<PeriodKey> = []
+        var coupons = 0
         for row in result.rows {
-            owned.insert(PeriodKey(subscription: try row.decode(0, as: Int64.self), period: try row.decode(1, as: Int.self)))
+            guard let subscription = try row.decodeIfPresent(0, as: Int64.self) else {
+                coupons = try row.decode(2, as: Int.self)
+                continue
+            }
+            lost.insert(PeriodKey(subscription: subscription, period: try row.decode(1, as: Int.self)))
         }
-        return deliveries.filter { owned.contains(PeriodKey(subscription: $0.subscriptionID, period: $0.period)) }
+        let owned = lost.isEmpty ? planned : planned.filter { !lost.contains(PeriodKey(subscription: $0.subscriptionID, period: $0.period)) }
+        return Written(owned: owned, coupons: coupons)
     }
 
     private struct PeriodKey: Hashable {
@@ -86,20 +129,15 @@ enum BundleChunkStatement {
         let period: Int
     }
 
-    /// Writes the coupons of `delivered` periods with one INSERT … SELECT joining the periods to
-    /// their plans' lines; returns the coupons written.
-    static func insertCoupons(_ delivered: [PlannedDelivery], plan runPlan: BundleRunPlan, runID: Int64, _ tx: Connection)
-        throws -> Int
-    {
-        guard !delivered.isEmpty else { return 0 }
-        let p = SQLParameters()
-        // One element per coupon line of every plan; `seq` numbers a period's coupons 1…n, welcome last.
+    /// Every coupon line of every plan as one `unnest` (`l`), with the face value expression
+    /// (blind boxes drawn per run, member and seq). `seq` numbers a period's coupons 1…n,
+    /// welcome last; `line` tells the lines apart for the draws.
+    private static func couponLines(_ runPlan: BundleRunPlan, run: String, _ p: SQLParameters) -> (from: String, face: String) {
         var plans: [String] = []
         var welcome: [Int32] = []
         var labels: [String] = []
         var pack = CouponLineArrays()
         var faceCases: [String] = []
-        let run = p.add(runID)
         for plan in runPlan.plans {
             var seq: Int32 = 0
             for (isWelcome, lines) in [(false, plan.coupons), (true, plan.welcome)] {
@@ -111,8 +149,8 @@ enum BundleChunkStatement {
                         labels.append(plan.label ?? "")
                         pack.append(line, seq: seq)
                         if let choices = line.blindbox {
-                            let salt = "(\(run)::bigint * 1000 + d.seq_base + l.seq)"
-                            let draw = CouponPackSQL.blindboxDraw(choices, member: "d.member_id", salt: salt, p)
+                            let salt = "(\(run)::bigint * 1000 + i.seq_base + l.seq)"
+                            let draw = CouponPackSQL.blindboxDraw(choices, member: "i.member_id", salt: salt, p)
                             faceCases.append("WHEN \(p.add(Int32(pack.count))) THEN \(draw)")
                         }
                     }
@@ -120,19 +158,10 @@ enum BundleChunkStatement {
             }
         }
         let face = faceCases.isEmpty ? "l.face" : "CASE l.line \(faceCases.joined(separator: " ")) ELSE l.face END"
-        let sql = """
-            INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, label, face_value_fen,
-                                 issued_at, valid_from, expires_at, uses_left)
-            SELECT l.key, l.version, d.member_id, \(run), d.seq_base + l.seq, nullif(l.label, ''), \(face),
-                   \(p.add(runPlan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1)
-            FROM unnest(\(p.add(delivered.map(\.memberID)))::bigint[], \(p.add(delivered.map(\.plan)))::text[],
-                        \(p.add(delivered.map { Int32($0.seqBase) }))::int[],
-                        \(p.add(delivered.map { Int32($0.period == 1 ? 1 : 0) }))::int[])
-                AS d(member_id, plan, seq_base, first_period)
-            JOIN unnest(\(p.add(plans))::text[], \(p.add(welcome))::int[], \(p.add(labels))::text[], \(pack.unnestArguments(p)))
+        let from = """
+            unnest(\(p.add(plans))::text[], \(p.add(welcome))::int[], \(p.add(labels))::text[], \(pack.unnestArguments(p)))
                 WITH ORDINALITY AS l(plan, welcome, label, \(CouponLineArrays.columns), line)
-              ON l.plan = d.plan AND (l.welcome = 0 OR d.first_period = 1)
             """
-        return try tx.execute(sql, p.values)
+        return (from, face)
     }
 }

@@ -53,9 +53,9 @@ public struct BundleExecutor: JobExecutor {
         }
         let planned = try BundleAllocation.decide(
             subscriptions, plan: runPlan, through: runPlan.issuedAt, available: available)
-        let owned = try BundleChunkStatement.record(planned, runID: context.run.id, tx)
+        let written = try BundleChunkStatement.write(planned, plan: runPlan, runID: context.run.id, tx)
+        let owned = written.owned
         let delivered = owned.filter { $0.status == .delivered }
-        let written = try BundleChunkStatement.insertCoupons(delivered, plan: runPlan, runID: context.run.id, tx)
 
         // Stock for exactly what was written; a concurrent run that took it first rolls the chunk back.
         var issued: [String: Int64] = [:]
@@ -69,8 +69,8 @@ public struct BundleExecutor: JobExecutor {
                 hasBlindbox = hasBlindbox || line.blindbox != nil
             }
         }
-        guard issued.values.reduce(0, +) == Int64(written) else {
-            throw ConfigurationError("bundle chunk \(chunk) wrote \(written) coupons for \(issued.values.reduce(0, +)) planned")
+        guard issued.values.reduce(0, +) == Int64(written.coupons) else {
+            throw ConfigurationError("bundle chunk \(chunk) wrote \(written.coupons) coupons for \(issued.values.reduce(0, +)) planned")
         }
         var counts: RunCounts = ["subscriptions_scanned": Int64(subscriptions.count)]
         for (key, count) in issued.sorted(by: { $0.key < $1.key }) {
@@ -99,7 +99,7 @@ public struct BundleExecutor: JobExecutor {
         counts["periods_waiting_stock"] = Int64(owned.filter { $0.status == .waitingStock }.count)
         counts["periods_already_settled"] = Int64(planned.count - owned.count)
         counts["members_delivered"] = Int64(Set(delivered.map(\.memberID)).count)
-        counts["coupons_issued"] = Int64(written)
+        counts["coupons_issued"] = Int64(written.coupons)
         counts["face_value_fen"] = faceValue
         return counts.filter { $0.value != 0 || $0.key == "coupons_issued" }
     }
