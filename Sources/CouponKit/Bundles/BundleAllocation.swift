@@ -8,6 +8,8 @@ struct SubscriptionRecord: Sendable, Equatable {
     var plan: String
     var terms: SubscriptionTerms
     var settled: Int
+    /// The last period with a row at all: periods after `settled` up to it wait for stock.
+    var recorded: Int = 0
 }
 
 /// One period a chunk writes, and how.
@@ -28,6 +30,8 @@ struct PlannedDelivery: Sendable, Equatable {
     var coupons: Int
     /// The member's coupons of this run are numbered `seqBase + 1 …`; unique per (member, run).
     var seqBase: Int
+    /// A row for the period exists already (it waits for stock): it is updated, not inserted.
+    var retry = false
 }
 
 /// Decides, for the subscriptions of one chunk, which due periods are delivered, skipped (a
@@ -61,7 +65,7 @@ enum BundleAllocation {
                     PlannedDelivery(
                         subscriptionID: subscription.id, memberID: subscription.memberID, plan: subscription.plan,
                         period: due.period, dueAt: due.dueAt, status: due.skipped ? .skipped : .delivered, coupons: 0,
-                        seqBase: 0))
+                        seqBase: 0, retry: due.period <= subscription.recorded))
             }
         }
         // Oldest first for stock; ties by member and subscription, so a replay decides the same.

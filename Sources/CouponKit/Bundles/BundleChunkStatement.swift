@@ -21,9 +21,12 @@ enum BundleChunkStatement {
                    (extract(epoch FROM s.paused_from) * 1000000)::bigint AS paused_from,
                    (extract(epoch FROM s.paused_until) * 1000000)::bigint AS paused_until,
                    s.ends_on - date '1970-01-01' AS ends_on,
-                   coalesce((SELECT max(d.period) FROM bundle_deliveries d
-                             WHERE d.subscription_id = s.id AND d.status <> 'waiting_stock'), 0) AS settled
+                   coalesce(x.settled, 0) AS settled, coalesce(x.recorded, 0) AS recorded
             FROM subscriptions s
+            LEFT JOIN LATERAL (
+                SELECT max(d.period) FILTER (WHERE d.status <> 'waiting_stock') AS settled, max(d.period) AS recorded
+                FROM bundle_deliveries d WHERE d.subscription_id = s.id
+            ) x ON true
             WHERE s.member_id >= $1 AND s.member_id < $2 AND s.plan = ANY($3::text[])
             ORDER BY s.member_id, s.id
             """, [lower, upper, plans])
@@ -48,7 +51,8 @@ enum BundleChunkStatement {
             records.append(
                 SubscriptionRecord(
                     id: try row.decode(0, as: Int64.self), memberID: try row.decode(1, as: Int64.self),
-                    plan: try row.decode(2, as: String.self), terms: terms, settled: try row.decode(8, as: Int.self)))
+                    plan: try row.decode(2, as: String.self), terms: terms, settled: try row.decode(8, as: Int.self),
+                    recorded: try row.decode(9, as: Int.self)))
         }
         return records
     }
@@ -60,10 +64,16 @@ enum BundleChunkStatement {
         var coupons: Int
     }
 
+    /// The primary key a concurrent run's periods collide on.
+    static let periodConstraint = "bundle_deliveries_pkey"
+
     /// Records `planned` and writes the coupons of its delivered periods in one statement: the
-    /// `bundle_deliveries` insert feeds the coupon insert through a data-modifying CTE, so only
-    /// the periods this transaction really recorded get coupons. A period another run settled
-    /// first keeps its row (and gets nothing here); a period waiting for stock is taken over.
+    /// `bundle_deliveries` writes feed the coupon insert through data-modifying CTEs, so only the
+    /// periods this transaction really recorded get coupons. New periods are a plain INSERT (an
+    /// upsert costs about twice as much per row): a period another run recorded since the chunk
+    /// read its subscriptions fails on `periodConstraint`, and the caller redoes the chunk. A
+    /// period waiting for stock is updated, unless another run settled it first (then it is
+    /// left alone and gets nothing here).
     static func write(_ planned: [PlannedDelivery], plan runPlan: BundleRunPlan, runID: Int64, _ tx: Connection) throws
         -> Written
     {
@@ -77,22 +87,26 @@ enum BundleChunkStatement {
                                  \(p.add(planned.map(\.memberID)))::bigint[], \(p.add(planned.map(\.plan)))::text[],
                                  \(p.add(planned.map { Int64(($0.dueAt.timeIntervalSince1970 * 1_000_000).rounded()) }))::bigint[],
                                  \(p.add(planned.map(\.status.rawValue)))::text[], \(p.add(planned.map { Int32($0.coupons) }))::int[],
-                                 \(p.add(planned.map { Int32($0.seqBase) }))::int[])
-                AS i(subscription_id, period, member_id, plan, due_micros, status, coupons, seq_base)
+                                 \(p.add(planned.map { Int32($0.seqBase) }))::int[], \(p.add(planned.map { $0.retry ? "t" : "f" }))::boolean[])
+                AS i(subscription_id, period, member_id, plan, due_micros, status, coupons, seq_base, retry)
             """
         let sql = """
             WITH i AS (\(input)),
-            d AS (
-                INSERT INTO bundle_deliveries AS d (subscription_id, period, member_id, plan, due_at, status, run_id, coupons)
+            inserted AS (
+                INSERT INTO bundle_deliveries (subscription_id, period, member_id, plan, due_at, status, run_id, coupons)
                 SELECT i.subscription_id, i.period, i.member_id, i.plan, to_timestamp(i.due_micros / 1000000.0), i.status,
                        \(run), i.coupons
-                FROM i
-                ON CONFLICT (subscription_id, period) DO UPDATE
-                    SET status = EXCLUDED.status, run_id = EXCLUDED.run_id, coupons = EXCLUDED.coupons,
-                        due_at = EXCLUDED.due_at, recorded_at = now()
-                    WHERE d.status = 'waiting_stock'
-                RETURNING d.subscription_id, d.period, d.status
+                FROM i WHERE NOT i.retry
+                RETURNING subscription_id, period, status
             ),
+            retried AS (
+                UPDATE bundle_deliveries AS w
+                SET status = i.status, run_id = \(run), coupons = i.coupons, recorded_at = now()
+                FROM i
+                WHERE i.retry AND w.subscription_id = i.subscription_id AND w.period = i.period AND w.status = 'waiting_stock'
+                RETURNING w.subscription_id, w.period, w.status
+            ),
+            d AS (SELECT * FROM inserted UNION ALL SELECT * FROM retried),
             c AS (
                 INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, label, face_value_fen,
                                      issued_at, valid_from, expires_at, uses_left)

@@ -45,15 +45,7 @@ public struct BundleExecutor: JobExecutor {
     public func execute(chunk: Int, of plan: RunPlan, _ context: RunContext, in tx: Connection) throws -> RunCounts {
         let runPlan = try Self.runPlan(plan)
         let bounds = plan.chunks[chunk]
-        let subscriptions = try BundleChunkStatement.subscriptions(
-            lower: bounds.lower, upper: bounds.upper, plans: runPlan.plans.map(\.key), tx)
-        var available: [String: Int64] = [:]
-        for line in runPlan.plans.flatMap({ $0.coupons + $0.welcome }) where line.finiteStock {
-            if let left = try TemplateCatalogStore.available(line.templateKey, tx) { available[line.templateKey] = left }
-        }
-        let planned = try BundleAllocation.decide(
-            subscriptions, plan: runPlan, through: runPlan.issuedAt, available: available)
-        let written = try BundleChunkStatement.write(planned, plan: runPlan, runID: context.run.id, tx)
+        let (subscriptions, planned, written) = try writePeriods(chunk: bounds, runPlan, runID: context.run.id, tx)
         let owned = written.owned
         let delivered = owned.filter { $0.status == .delivered }
 
@@ -102,6 +94,41 @@ public struct BundleExecutor: JobExecutor {
         counts["coupons_issued"] = Int64(written.coupons)
         counts["face_value_fen"] = faceValue
         return counts.filter { $0.value != 0 || $0.key == "coupons_issued" }
+    }
+
+    /// Reads the chunk's subscriptions, decides their due periods against the stock left, and
+    /// writes them. When another run records one of the same periods first, the insert collides
+    /// on the periods' primary key; the chunk's reads and writes are then redone in a savepoint,
+    /// and the fresh read sees that run's periods as settled.
+    private func writePeriods(chunk bounds: RunPlan.Chunk, _ runPlan: BundleRunPlan, runID: Int64, _ tx: Connection)
+        throws -> ([SubscriptionRecord], [PlannedDelivery], BundleChunkStatement.Written)
+    {
+        func attempt(_ tx: Connection) throws -> ([SubscriptionRecord], [PlannedDelivery], BundleChunkStatement.Written) {
+            let subscriptions = try BundleChunkStatement.subscriptions(
+                lower: bounds.lower, upper: bounds.upper, plans: runPlan.plans.map(\.key), tx)
+            var available: [String: Int64] = [:]
+            for line in runPlan.plans.flatMap({ $0.coupons + $0.welcome }) where line.finiteStock {
+                if let left = try TemplateCatalogStore.available(line.templateKey, tx) { available[line.templateKey] = left }
+            }
+            let planned = try BundleAllocation.decide(
+                subscriptions, plan: runPlan, through: runPlan.issuedAt, available: available)
+            return (subscriptions, planned, try BundleChunkStatement.write(planned, plan: runPlan, runID: runID, tx))
+        }
+        for _ in 0..<IssueExecutor.capCollisionRetries {
+            do {
+                return try tx.savepoint("bundle_periods", attempt)
+            } catch let error as PostgresError
+                where error.code == .uniqueViolation && error.constraint == BundleChunkStatement.periodConstraint
+            {
+                continue
+            }
+        }
+        throw PeriodContention()
+    }
+
+    /// Other runs kept recording this chunk's periods first; the engine retries the chunk later.
+    struct PeriodContention: Error, RetryableError, CustomStringConvertible {
+        var description: String { "other bundle runs kept delivering this chunk's periods first; retrying" }
     }
 
     public func finish(_ plan: RunPlan, counts: RunCounts, _ context: RunContext, _ connection: Connection) throws
