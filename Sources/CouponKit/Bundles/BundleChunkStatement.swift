@@ -58,7 +58,7 @@ enum BundleChunkStatement {
     }
 
     /// What `write` did: the periods this transaction recorded (those another run had settled
-    /// first are left out: their rows were left alone), and the coupons written.
+    /// first are left out: their rows were left alone), and the coupons written for them.
     struct Written {
         var owned: [PlannedDelivery]
         var coupons: Int
@@ -81,14 +81,21 @@ enum BundleChunkStatement {
         let p = SQLParameters()
         let run = p.add(runID)
         let lines = couponLines(runPlan, run: run, p)
-        // Times travel as microseconds since 1970 (exact, and cheaper to parse than text).
+        // Integers only, as array text built byte by byte: the plan as its index in `plans`, the
+        // status and whether the period's row exists as one code, times as microseconds since 1970.
+        let planKeys = runPlan.plans.map(\.key)
+        let planIndex = Dictionary(uniqueKeysWithValues: planKeys.enumerated().map { ($1, Int64($0 + 1)) })
+        func array(_ values: (PlannedDelivery) -> Int64) -> String { SQLIntegerArray.text(planned.lazy.map(values)) }
+        let statuses: [PlannedDelivery.Status] = [.delivered, .skipped, .waitingStock]
         let input = """
-            SELECT * FROM unnest(\(p.add(planned.map(\.subscriptionID)))::bigint[], \(p.add(planned.map { Int32($0.period) }))::int[],
-                                 \(p.add(planned.map(\.memberID)))::bigint[], \(p.add(planned.map(\.plan)))::text[],
-                                 \(p.add(planned.map { Int64(($0.dueAt.timeIntervalSince1970 * 1_000_000).rounded()) }))::bigint[],
-                                 \(p.add(planned.map(\.status.rawValue)))::text[], \(p.add(planned.map { Int32($0.coupons) }))::int[],
-                                 \(p.add(planned.map { Int32($0.seqBase) }))::int[], \(p.add(planned.map { $0.retry ? "t" : "f" }))::boolean[])
-                AS i(subscription_id, period, member_id, plan, due_micros, status, coupons, seq_base, retry)
+            SELECT i.subscription_id, i.period, i.member_id, (\(p.add(planKeys))::text[])[i.plan_no] AS plan, i.due_micros,
+                   (\(p.add(statuses.map(\.rawValue)))::text[])[i.code % 10 + 1] AS status, i.code >= 10 AS retry, i.coupons, i.seq_base
+            FROM unnest(\(p.add(array(\.subscriptionID)))::bigint[], \(p.add(array { Int64($0.period) }))::int[],
+                        \(p.add(array(\.memberID)))::bigint[], \(p.add(array { planIndex[$0.plan] ?? 0 }))::int[],
+                        \(p.add(array { Int64(($0.dueAt.timeIntervalSince1970 * 1_000_000).rounded()) }))::bigint[],
+                        \(p.add(array { Int64((statuses.firstIndex(of: $0.status) ?? 0) + ($0.retry ? 10 : 0)) }))::int[],
+                        \(p.add(array { Int64($0.coupons) }))::int[], \(p.add(array { Int64($0.seqBase) }))::int[])
+                AS i(subscription_id, period, member_id, plan_no, due_micros, code, coupons, seq_base)
             """
         let sql = """
             WITH i AS (\(input)),
@@ -116,26 +123,17 @@ enum BundleChunkStatement {
                 JOIN i ON i.subscription_id = d.subscription_id AND i.period = d.period
                 JOIN \(lines.from) ON l.plan = i.plan AND (l.welcome = 0 OR i.period = 1)
                 WHERE d.status = 'delivered'
-                RETURNING 1
             )
-            SELECT i.subscription_id, i.period, (SELECT count(*) FROM c) AS coupons
-            FROM i LEFT JOIN d ON d.subscription_id = i.subscription_id AND d.period = i.period
-            WHERE d.subscription_id IS NULL
-            UNION ALL
-            SELECT NULL, NULL, (SELECT count(*) FROM c)
+            SELECT i.subscription_id, i.period FROM i
+            WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.subscription_id = i.subscription_id AND d.period = i.period)
             """
         let result = try tx.query(sql, p.values)
         var lost: Set<PeriodKey> = []
-        var coupons = 0
         for row in result.rows {
-            guard let subscription = try row.decodeIfPresent(0, as: Int64.self) else {
-                coupons = try row.decode(2, as: Int.self)
-                continue
-            }
-            lost.insert(PeriodKey(subscription: subscription, period: try row.decode(1, as: Int.self)))
+            lost.insert(PeriodKey(subscription: try row.decode(0, as: Int64.self), period: try row.decode(1, as: Int.self)))
         }
         let owned = lost.isEmpty ? planned : planned.filter { !lost.contains(PeriodKey(subscription: $0.subscriptionID, period: $0.period)) }
-        return Written(owned: owned, coupons: coupons)
+        return Written(owned: owned, coupons: owned.reduce(0) { $0 + ($1.status == .delivered ? $1.coupons : 0) })
     }
 
     private struct PeriodKey: Hashable {

@@ -66,3 +66,29 @@ struct CouponLineArrays {
         """
     }
 }
+
+/// Integer arrays as PostgreSQL array text (`{1,2,3}`), written byte by byte: a bundle chunk
+/// sends several arrays of tens of thousands of numbers, and going through one `String` per
+/// element cost more than the server's work on them.
+enum SQLIntegerArray {
+    static func text(_ values: some Collection<Int64>) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(values.count * 8 + 2)
+        bytes.append(UInt8(ascii: "{"))
+        var first = true
+        for value in values {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            if value < 0 { bytes.append(UInt8(ascii: "-")) }
+            var magnitude = value.magnitude
+            let start = bytes.count
+            repeat {
+                bytes.append(UInt8(truncatingIfNeeded: magnitude % 10) + 0x30)
+                magnitude /= 10
+            } while magnitude > 0
+            bytes[start...].reverse()
+        }
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
