@@ -57,10 +57,14 @@ enum BundleAllocation {
         _ subscriptions: [SubscriptionRecord], plan runPlan: BundleRunPlan, through slot: Date,
         available: [String: Int64]
     ) throws -> [PlannedDelivery] {
+        // Built once: a schedule resolves its zone by name, which is slow to do per subscription.
+        var schedules: [String: BundleSchedule] = [:]
+        for plan in runPlan.plans { schedules[plan.key] = plan.schedule }
         var candidates: [PlannedDelivery] = []
+        candidates.reserveCapacity(subscriptions.count)
         for subscription in subscriptions {
-            guard let plan = runPlan.plan(subscription.plan) else { continue }
-            for due in plan.schedule.duePeriods(subscription.terms, after: subscription.settled, through: slot) {
+            guard let schedule = schedules[subscription.plan] else { continue }
+            for due in schedule.duePeriods(subscription.terms, after: subscription.settled, through: slot) {
                 candidates.append(
                     PlannedDelivery(
                         subscriptionID: subscription.id, memberID: subscription.memberID, plan: subscription.plan,
@@ -72,6 +76,13 @@ enum BundleAllocation {
         candidates.sort {
             ($0.dueAt, $0.memberID, $0.subscriptionID, $0.period) < ($1.dueAt, $1.memberID, $1.subscriptionID, $1.period)
         }
+        var packs: [String: (first: [String: Int64], later: [String: Int64])] = [:]
+        for plan in runPlan.plans {
+            func needs(_ lines: [IssuePlan.Line]) -> [String: Int64] {
+                lines.reduce(into: [:]) { $0[$1.templateKey, default: 0] += Int64($1.quantity) }
+            }
+            packs[plan.key] = (needs(plan.lines(period: 1)), needs(plan.coupons))
+        }
         var left = available
         var blocked: Set<Int64> = []
         for index in candidates.indices {
@@ -80,9 +91,8 @@ enum BundleAllocation {
                 candidates[index].status = .waitingStock
                 continue
             }
-            guard candidate.status == .delivered, let plan = runPlan.plan(candidate.plan) else { continue }
-            var needed: [String: Int64] = [:]
-            for line in plan.lines(period: candidate.period) { needed[line.templateKey, default: 0] += Int64(line.quantity) }
+            guard candidate.status == .delivered, let pack = packs[candidate.plan] else { continue }
+            let needed = candidate.period == 1 ? pack.first : pack.later
             let fits = needed.allSatisfy { key, count in left[key].map { $0 >= count } ?? true }
             guard fits else {
                 candidates[index].status = .waitingStock

@@ -53,12 +53,19 @@ public struct BundleExecutor: JobExecutor {
         var issued: [String: Int64] = [:]
         var faceValue: Int64 = 0
         var hasBlindbox = false
+        // Periods by (plan, first period or not): each such group gets the same lines.
+        var groups: [String: (first: Int64, later: Int64)] = [:]
         for delivery in delivered {
-            guard let plan = runPlan.plan(delivery.plan) else { continue }
-            for line in plan.lines(period: delivery.period) {
-                issued[line.templateKey, default: 0] += Int64(line.quantity)
-                faceValue += line.faceValueFen * Int64(line.quantity)
-                hasBlindbox = hasBlindbox || line.blindbox != nil
+            if delivery.period == 1 { groups[delivery.plan, default: (0, 0)].first += 1 } else { groups[delivery.plan, default: (0, 0)].later += 1 }
+        }
+        for (key, group) in groups {
+            guard let plan = runPlan.plan(key) else { continue }
+            for (periods, lines) in [(group.first, plan.lines(period: 1)), (group.later, plan.coupons)] where periods > 0 {
+                for line in lines {
+                    issued[line.templateKey, default: 0] += periods * Int64(line.quantity)
+                    faceValue += periods * line.faceValueFen * Int64(line.quantity)
+                    hasBlindbox = hasBlindbox || line.blindbox != nil
+                }
             }
         }
         var counts: RunCounts = ["subscriptions_scanned": Int64(subscriptions.count)]
