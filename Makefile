@@ -27,15 +27,16 @@ TEMPLATE_DB := couponbatch_test_template
 # Demo code secret: for the demo only. Production sets COUPONBATCH_CODE_SECRET(_FILE) itself.
 DEMO_SECRET := demo-secret-not-for-production-0123456789
 
-.PHONY: demo-jobs demo-bundles help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint
+.PHONY: demo-jobs demo-bundles demo-merchant report-check help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint
 
 help:
 	@echo "make demo     install PostgreSQL if missing, start a private cluster, build, migrate, seed, run the demo"
 	@echo "make test     the same PostgreSQL bootstrap, then swift test (each test in its own database)"
 	@echo "make bench    benchmarks: couponbatch's figures beside a plain-SQL floor measured in the same run"
+	@echo "make report-check  the demo's HTML report opened in headless chromium, with a screenshot"
 	@echo "make pg-start | pg-stop | pg-status | clean"
 
-# Installs PostgreSQL and libpq-dev with apt-get when they are missing.
+# Installs PostgreSQL, libpq-dev and python3 (the webhook receiver of tests and bench) with apt-get when missing.
 deps:
 	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ! [ -f /usr/include/postgresql/libpq-fe.h ]; then \
 	  echo "==> installing postgresql and libpq-dev"; \
@@ -125,7 +126,108 @@ demo-jobs:
 	code=$$($$B coupons export --run "$$run" | sed -n 2p | cut -d, -f2); \
 	echo "==> couponbatch codes verify $$code"; $$B codes verify "$$code"; \
 	forged=$$(echo "$$code" | sed 's/.$$/X/'); [ "$$forged" = "$$code" ] && forged=$$(echo "$$code" | sed 's/.$$/Y/'); \
-	echo "==> couponbatch codes verify $$forged (one character changed)"; $$B codes verify "$$forged" || echo "(exit $$?: rejected)"
+	echo "==> couponbatch codes verify $$forged (one character changed)"; $$B codes verify "$$forged" || echo "(exit $$?: rejected)"; \
+	$(MAKE) --no-print-directory demo-merchant; \
+	echo "==> couponbatch run expiry-reminder --at 2026-11-28T02:00:00Z (10:00 Shanghai: coupons lapsing within 3 days)"; \
+	$$B run expiry-reminder --at 2026-11-28T02:00:00Z 2>/dev/null | head -1 || true; \
+	echo "==> couponbatch run expire-coupons --at 2026-12-01T16:05:00Z (00:05 Shanghai on Dec 2)"; \
+	$$B run expire-coupons --at 2026-12-01T16:05:00Z 2>/dev/null | head -1 || true; \
+	echo "==> couponbatch notifications deliver --sink local-file (as of 10:00 Shanghai, outside the 22:00-08:00 quiet hours)"; \
+	$$B notifications deliver --sink local-file --now 2026-12-02T02:00:00Z 2>/dev/null || true; \
+	echo "==> notifications by job, kind and status"; \
+	psql "$$DATABASE_URL" -P pager=off -c "SELECT job, kind, status, count(*) AS notifications, sum(cardinality(coupon_ids)) AS coupons FROM notifications GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"; \
+	psql "$$DATABASE_URL" -P pager=off -c "SELECT template_key AS template, status, count(*) AS coupons FROM coupons GROUP BY 1, 2 ORDER BY 1, 2"; \
+	echo "==> a sample notification (first line of var/notifications.ndjson for expiry-reminder)"; \
+	grep -m1 '"kind":"remind"' var/notifications.ndjson || true
+
+# The merchant's data in and out: a CRM member export, redemptions at a till and back-filled from
+# an offline till (with a few bad rows), then the report. Fixed request ids and --at times, so
+# running the demo again replays instead of redeeming twice.
+DEMO_VAR := var/demo
+# Offline redemptions for the demo, made from the exported starter and recall coupons: a share of
+# each template redeemed over the week after issue, at varied stores and amounts, then five bad
+# rows (a forged code, a second use, a use after expiry, below the minimum spend, a bad amount).
+define DEMO_OFFLINE_AWK
+function hash(n) { return (n * 2654435761) % 1000 }
+BEGIN { print "code,store,amount_fen,redeemed_at,request_id" }
+NR == 1 { next }
+{ h = hash(NR); bar = ($$5 == "starter-10") ? 420 : ($$5 == "starter-100-20") ? 260 : ($$5 == "starter-200-50") ? 120 : ($$5 == "recall-7d") ? 300 : ($$5 == "recall-15d") ? 190 : 0;
+  if (h >= bar) { if ($$5 == "starter-10" && unused10 == "") unused10 = $$2; if ($$5 == "starter-100-20" && unused100 == "") unused100 = $$2; next }
+  day = 23 + int((hash(NR * 7 + 1) / 1000) ^ 2 * 7); hour = 11 + hash(NR * 13 + 5) % 11; minute = hash(NR * 3 + 2) % 60;
+  amount = ($$5 == "starter-10") ? 3000 + hash(NR + 11) * 9 : ($$5 == "starter-100-20") ? 10000 + hash(NR + 12) * 14 : ($$5 == "starter-200-50") ? 20000 + hash(NR + 13) * 20 : 6000 + hash(NR + 14) * 12;
+  printf "%s,SH-%03d,%d,2026-11-%02dT%02d:%02d:00+08:00,offline-%s\n", $$2, 1 + hash(NR * 17) % 12, amount, day, hour, minute, $$2;
+  if (++kept == 1) first = $$2 }
+END { bad = first; sub(/.$$/, (substr(first, length(first)) == "X") ? "Y" : "X", bad);
+  print bad ",SH-001,5000,2026-11-24T12:00:00+08:00,offline-forged";
+  print first ",SH-002,5000,2026-11-25T12:00:00+08:00,offline-second-use";
+  print unused10 ",SH-003,5000,2026-12-05T12:00:00+08:00,offline-too-late";
+  print unused100 ",SH-004,4000,2026-11-24T15:00:00+08:00,offline-below-minimum";
+  print first ",SH-005,12.50,2026-11-24T15:00:00+08:00,offline-bad-amount" }
+endef
+export DEMO_OFFLINE_AWK
+
+demo-merchant:
+	@B=$(RELEASE_BIN); mkdir -p $(DEMO_VAR); \
+	{ echo "id,tier,tags,registered_at,last_order_at,order_count,total_spend_fen,home_store,openid"; \
+	  echo "900001,gold,wechat-pay|family,2026-11-20T10:00:00+08:00,2026-11-28T19:30:00+08:00,3,260000,SH-001,o-crm-900001"; \
+	  echo "900002,standard,mini-program,2026-11-21T09:15:00+08:00,,0,0,BJ-002,o-crm-900002"; \
+	  echo "900003,silver,,2026-11-22T12:00:00+08:00,2026-11-25T12:00:00+08:00,1,12800,GZ-001,"; \
+	  echo "1,platinum,wechat-pay|vip-event,2024-01-05T08:00:00+08:00,2026-11-30T20:00:00+08:00,61,812000,SH-001,o-crm-1"; \
+	  echo "2,gold,wechat-pay,2024-02-01T08:00:00+08:00,2026-11-29T20:00:00+08:00,25,231000,SH-002,o-crm-2"; \
+	  echo "900004,diamond,,2026-11-22T12:00:00+08:00,,0,0,,"; \
+	  echo "900005,silver,,2026-11-22 12:00,,0,0,,"; \
+	} > $(DEMO_VAR)/members.csv; \
+	echo "==> couponbatch members import $(DEMO_VAR)/members.csv (a CRM export: 5 good rows, 2 bad)"; \
+	$$B members import $(DEMO_VAR)/members.csv || echo "(exit $$?: bad rows listed, good rows applied)"; \
+	vip=$$(psql "$$DATABASE_URL" -tAc "SELECT id FROM job_runs WHERE job = 'vip-monthly' AND status = 'succeeded' ORDER BY id LIMIT 1"); \
+	$$B coupons export --run "$$vip" > $(DEMO_VAR)/vip-coupons.csv; \
+	c1=$$(sed -n 2p $(DEMO_VAR)/vip-coupons.csv | cut -d, -f2); c2=$$(sed -n 3p $(DEMO_VAR)/vip-coupons.csv | cut -d, -f2); \
+	c3=$$(sed -n 4p $(DEMO_VAR)/vip-coupons.csv | cut -d, -f2); \
+	echo "==> couponbatch redeem $$c1 --store SH-001 --amount-fen 258000 (满2000减300 at a till)"; \
+	$$B redeem "$$c1" --store SH-001 --amount-fen 258000 --request-id demo-till-1 --at 2026-12-02T11:30:00+08:00 || true; \
+	echo "==> the till retries the same request (nothing changes)"; \
+	$$B redeem "$$c1" --store SH-001 --amount-fen 258000 --request-id demo-till-1 --at 2026-12-02T11:30:00+08:00 || true; \
+	echo "==> a second till tries the same coupon"; \
+	$$B redeem "$$c1" --store SH-002 --amount-fen 300000 --request-id demo-till-2 --at 2026-12-02T11:31:00+08:00 || echo "(exit $$?: refused)"; \
+	echo "==> the coupon at a store it is not bound to"; \
+	$$B redeem "$$c2" --store GZ-001 --amount-fen 258000 --request-id demo-till-3 --at 2026-12-02T12:00:00+08:00 || echo "(exit $$?: refused)"; \
+	echo "==> below the minimum spend"; \
+	$$B redeem "$$c2" --store SH-002 --amount-fen 150000 --request-id demo-till-4 --at 2026-12-02T12:05:00+08:00 || echo "(exit $$?: refused)"; \
+	echo "==> redeemed, then refunded (redeem --reverse)"; \
+	$$B redeem "$$c3" --store BJ-001 --amount-fen 210000 --request-id demo-till-5 --at 2026-12-02T13:00:00+08:00 || true; \
+	$$B redeem --reverse demo-till-5 || true; \
+	starter=$$(psql "$$DATABASE_URL" -tAc "SELECT id FROM job_runs WHERE job = 'new-member-starter' AND status = 'succeeded' ORDER BY id LIMIT 1"); \
+	recall=$$(psql "$$DATABASE_URL" -tAc "SELECT id FROM job_runs WHERE job = 'dormant-recall' AND status = 'succeeded' ORDER BY id LIMIT 1"); \
+	{ $$B coupons export --run "$$starter"; $$B coupons export --run "$$recall" | tail -n +2; } > $(DEMO_VAR)/issued.csv; \
+	awk -F, "$$DEMO_OFFLINE_AWK" $(DEMO_VAR)/issued.csv > $(DEMO_VAR)/offline-redemptions.csv
+	@B=$(RELEASE_BIN); \
+	echo "==> couponbatch redemptions import $(DEMO_VAR)/offline-redemptions.csv ($$(($$(wc -l < $(DEMO_VAR)/offline-redemptions.csv) - 1)) rows from an offline till, 5 of them bad)"; \
+	$$B redemptions import $(DEMO_VAR)/offline-redemptions.csv || echo "(exit $$?: bad rows listed and written to the reject file, good rows applied)"; \
+	echo "==> couponbatch runs --job redemptions-import"; $$B runs --job redemptions-import --limit 3; \
+	echo "==> couponbatch report --by template --from 2026-11-17 --to 2026-12-02"; \
+	$$B report --by template --from 2026-11-17 --to 2026-12-02 --at 2026-12-02T16:00:00Z; \
+	echo "==> couponbatch report --format html"; \
+	html=$$($$B report --format html --from 2026-11-17 --to 2026-12-02 --at 2026-12-02T16:00:00Z --output $(DEMO_VAR)/report.html); \
+	echo "HTML report: $$html"
+
+# The demo's HTML report in a real headless browser (Debian's chromium, installed if missing):
+# the page must render with its three charts and no request leaving the page; the screenshot is
+# left in var/demo/report.png for a person to look at. Not part of `make test`.
+report-check: demo
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  echo "==> installing chromium"; SUDO=$$([ "$$(id -u)" = 0 ] && echo "" || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; fi; \
+	page="$(CURDIR)/$(DEMO_VAR)/report.html"; shot="$(CURDIR)/$(DEMO_VAR)/report.png"; rm -f "$$shot"; \
+	flags="--headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run --disable-extensions --user-data-dir=$$(mktemp -d)"; \
+	timeout 120 chromium $$flags --window-size=1280,2400 --screenshot="$$shot" "file://$$page" >/dev/null 2>&1; \
+	dom=$$(timeout 120 chromium $$flags --dump-dom "file://$$page" 2>/dev/null); \
+	svgs=$$(grep -o "<svg" <<< "$$dom" | wc -l); bars=$$(grep -o "<rect" <<< "$$dom" | wc -l); \
+	size=$$(stat -c %s "$$shot" 2>/dev/null || echo 0); \
+	echo "chromium $$(chromium --version 2>/dev/null | awk '{print $$2}'): $$svgs charts, $$bars bars rendered; screenshot $$shot ($$size bytes)"; \
+	[ "$$svgs" -eq 3 ] || { echo "report-check: expected 3 charts in the rendered page" >&2; exit 1; }; \
+	[ "$$bars" -gt 10 ] || { echo "report-check: the charts drew no bars" >&2; exit 1; }; \
+	[ "$$size" -gt 20000 ] || { echo "report-check: the screenshot is missing or blank" >&2; exit 1; }; \
+	! grep -Eq "<script|src=|href=|@import|url\(" "$$page" || { echo "report-check: the page refers to something outside itself" >&2; exit 1; }
 
 # Subscription bundles in the demo: plans, sample subscribers (anniversaries on the 29th-31st,
 # a date-only start, a short paid term, a quarterly plan), a pause, and a bundle job run at fixed

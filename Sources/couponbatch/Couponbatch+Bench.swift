@@ -21,6 +21,24 @@ extension Couponbatch {
         @Option(help: "Subscribers for the bundle benchmark (each gets 4 coupons); 0 skips it.")
         var bundleSubscribers: Int = 100_000
 
+        @Option(help: "Expiring coupons for the sweep benchmarks (0 skips them).")
+        var sweepCoupons: Int = 1_000_000
+
+        @Option(help: "Members holding the sweep benchmarks' coupons.")
+        var sweepMembers: Int = 300_000
+
+        @Flag(help: "Only the sweep benchmarks (and the index cost), not cron, codes and issuance.")
+        var onlySweeps = false
+
+        @Option(help: "Rows of the members import benchmark (0 skips it).")
+        var importRows: Int = 1_000_000
+
+        @Option(help: "Coupons of the report benchmark (0 skips it).")
+        var reportCoupons: Int = 10_000_000
+
+        @Option(help: "Rows of the redemptions import benchmark, run on the report's coupons (0 skips it).")
+        var backfillRows: Int = 100_000
+
         func run() throws {
             _ = global.makeLogger()
             let connection = try global.connect()
@@ -33,6 +51,13 @@ extension Couponbatch {
             let jobsDir = try Self.writeBenchJobs()
             defer { try? FileManager.default.removeItem(atPath: jobsDir) }
 
+            if onlySweeps {
+                try Self.prepareMembers(members.max() ?? 100_000, url: global.resolvedDatabaseURL, connection)
+                try SweepBench.indexCost(jobsDir: jobsDir, url: global.resolvedDatabaseURL, connection)
+                try SweepBench.run(
+                    coupons: sweepCoupons, members: sweepMembers, jobsDir: jobsDir, url: global.resolvedDatabaseURL, connection)
+                return
+            }
             print("== cron: 1M next-time computations per expression (release build)")
             for result in CronBenchmark.run(count: 1_000_000) {
                 print("  \(result.label.padding(toLength: 44, withPad: " ", startingAt: 0)) \(String(format: "%.3f", result.seconds)) s")
@@ -68,6 +93,13 @@ extension Couponbatch {
                         format: "  %-10d  %7.2f   %10.2f  %5.2f   %10.2f  %5.2f   %6.1f MB", count, floor, one, one / floor,
                         many, many / floor, rss))
             }
+            if sweepCoupons > 0 {
+                try SweepBench.indexCost(jobsDir: jobsDir, url: global.resolvedDatabaseURL, connection)
+                try SweepBench.run(
+                    coupons: sweepCoupons, members: sweepMembers, jobsDir: jobsDir, url: global.resolvedDatabaseURL, connection)
+            }
+            try Self.merchantBenchmarks(
+                importRows: importRows, backfillRows: backfillRows, reportCoupons: reportCoupons, connection)
             if bundleSubscribers > 0 { try benchBundles(jobsDir: jobsDir, connection) }
         }
 
@@ -173,7 +205,8 @@ extension Couponbatch {
         }
 
         static func reset(_ connection: Connection) throws {
-            try connection.execute("TRUNCATE coupons, issue_holdouts, run_chunks, job_runs, job_state, template_stock, coupon_templates")
+            try connection.execute(
+                "TRUNCATE coupons, notifications, issue_holdouts, run_chunks, job_runs, job_state, template_stock, coupon_templates")
             try connection.execute("CHECKPOINT")
         }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CouponKit
 import Foundation
+import Synchronization
 
 extension Couponbatch {
     struct Scheduler: ParsableCommand {
@@ -44,9 +45,35 @@ extension Couponbatch {
                 runner: engine, clock: RunnerClock(origin: startAt.flatMap(ISOInstant.parse), scale: timeScale),
                 reload: { try watcher.reloadIfChanged() }, pollSeconds: pollSeconds,
                 graceSeconds: graceSeconds, logger: logger)
+            // Notifications go out beside the runs: retries, quiet hours ending, sinks coming back.
+            let delivering = DispatchSemaphore(value: 0)
+            let sinks = SinkSnapshot(initial.sinks)
+            let global = global
+            WorkerThread.start {
+                NotificationDelivery.loop(
+                    sinks: { sinks.refresh(from: global) }, connect: { try global.connect() }, stop: stop,
+                    pollSeconds: pollSeconds, logger: logger)
+                delivering.signal()
+            }
             try loop.run(initial: initial) { report in
                 RunOutput.printReports([report])
             }
+            stop.request()
+            stop.poke()
+            delivering.wait()
         }
+    }
+}
+
+/// The sinks the delivery loop uses: re-read from the jobs directory each pass; an invalid edit
+/// keeps the previous sinks (as the scheduler keeps the previous jobs).
+final class SinkSnapshot: Sendable {
+    private let current: Mutex<[String: NotificationSink]>
+
+    init(_ sinks: [String: NotificationSink]) { current = Mutex(sinks) }
+
+    func refresh(from global: GlobalOptions) -> [String: NotificationSink] {
+        if let fresh = try? global.loadDeployment().sinks { current.withLock { $0 = fresh } }
+        return current.withLock { $0 }
     }
 }

@@ -169,9 +169,14 @@ extension Couponbatch {
             @Argument(help: "The subscription's id.") var id: Int64
 
             @Option(help: "The day deliveries resume (YYYY-MM-DD, from its start in the plan's zone).")
-            var until: CalendarDay
+            var until: String
 
-            func run() throws { try Subscriptions.apply(global) { try $0.pause(id, until: until, now: clock.date, $1) } }
+            func validate() throws { _ = try Subscriptions.day(until, option: "--until") }
+
+            func run() throws {
+                let day = try Subscriptions.day(until, option: "--until")
+                try Subscriptions.apply(global) { try $0.pause(id, until: day, now: clock.date, $1) }
+            }
         }
 
         struct Resume: ParsableCommand {
@@ -203,11 +208,20 @@ extension Couponbatch {
             @Argument(help: "The subscription's id.") var id: Int64
 
             @Option(help: "The new last paid day (YYYY-MM-DD, in the plan's zone).")
-            var through: CalendarDay
+            var through: String
+
+            func validate() throws { _ = try Subscriptions.day(through, option: "--through") }
 
             func run() throws {
-                try Subscriptions.apply(global) { try $0.renew(id, through: through, now: clock.date, $1) }
+                let day = try Subscriptions.day(through, option: "--through")
+                try Subscriptions.apply(global) { try $0.renew(id, through: day, now: clock.date, $1) }
             }
+        }
+
+        /// A date option (`--until 2026-11-15`); a malformed one is a usage error (exit 64).
+        static func day(_ text: String, option: String) throws -> CalendarDay {
+            guard let day = CalendarDay(text) else { throw ValidationError("\(option) must be a date YYYY-MM-DD") }
+            return day
         }
 
         /// Runs one change and prints the subscription's new state.
@@ -221,9 +235,4 @@ extension Couponbatch {
                     + (summary.nextDueAt.map { ISOInstant.format($0, in: zone) } ?? "-"))
         }
     }
-}
-
-/// `--until 2026-11-15`, `--through 2027-01-30`: a day, checked by the parser (exit 64 when malformed).
-extension CalendarDay: ExpressibleByArgument {
-    public init?(argument: String) { self.init(argument) }
 }

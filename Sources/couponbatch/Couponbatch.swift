@@ -16,7 +16,8 @@ struct Couponbatch: ParsableCommand {
         version: CouponbatchVersion.current,
         subcommands: [
             Migrate.self, Seed.self, Jobs.self, Cron.self, Run.self, Tick.self, Scheduler.self, Runs.self, SegmentCommand.self, Codes.self,
-            Coupons.self, Plans.self, Subscriptions.self, Bench.self, Version.self,
+            Coupons.self, Notifications.self, Members.self, Redeem.self, Redemptions.self, Report.self, Plans.self,
+            Subscriptions.self, Bench.self, Version.self,
         ]
     )
 

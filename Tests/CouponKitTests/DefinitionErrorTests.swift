@@ -274,8 +274,8 @@ extension MalformedCase {
             ["jobs/a.yaml:2:7: kind: unknown kind \"isue\" (did you mean \"issue\"?)"]),
         MalformedCase(
             "kind planned but not supported yet",
-            job: "name: a\nkind: remind\nmanual_only: true\n",
-            ["jobs/a.yaml:2:7: kind: kind \"remind\" is not supported yet"]),
+            job: "name: a\nkind: bundle\nmanual_only: true\n",
+            ["jobs/a.yaml:2:7: kind: kind \"bundle\" is not supported yet"]),
         MalformedCase(
             "manual_only job with a schedule",
             job: "name: a\nkind: noop\nschedule: \"@daily\"\nmanual_only: true\n",

@@ -7,14 +7,15 @@ import Foundation
 public enum DefinitionLoader {
     static let templatesFileNames = ["templates.yaml", "templates.yml"]
     static let plansFileNames = ["plans.yaml", "plans.yml"]
+    static let sinksFileNames = ["sinks.yaml", "sinks.yml"]
 
-    /// Loads templates.yaml, plans.yaml (both optional) and every other *.yaml / *.yml in
+    /// Loads templates.yaml, plans.yaml, sinks.yaml (all optional) and every other *.yaml / *.yml in
     /// `directory` as a job file. Throws DefinitionErrors with all errors of all files.
     public static func load(directory: String) throws(DefinitionErrors) -> Deployment {
         let diagnostics = DefinitionDiagnostics()
         let files = definitionFiles(in: directory, diagnostics: diagnostics)
         let deployment = load(
-            templates: files.templates, plans: files.plans, jobs: files.jobs, diagnostics: diagnostics)
+            templates: files.templates, plans: files.plans, sinks: files.sinks, jobs: files.jobs, diagnostics: diagnostics)
         guard diagnostics.isEmpty else { throw DefinitionErrors(diagnostics.errors) }
         return deployment
     }
@@ -33,13 +34,15 @@ public enum DefinitionLoader {
         let files = unique
         var templates = files.filter { templatesFileNames.contains(fileName(of: $0)) }
         var plans = files.filter { plansFileNames.contains(fileName(of: $0)) }
-        let jobs = files.filter { !templates.contains($0) && !plans.contains($0) }
-        if templates.isEmpty || plans.isEmpty {
+        var sinks = files.filter { sinksFileNames.contains(fileName(of: $0)) }
+        let jobs = files.filter { !templates.contains($0) && !plans.contains($0) && !sinks.contains($0) }
+        if templates.isEmpty || plans.isEmpty || sinks.isEmpty {
             let context = definitionFiles(in: directory, diagnostics: diagnostics)
             if templates.isEmpty { templates = context.templates }
             if plans.isEmpty { plans = context.plans }
+            if sinks.isEmpty { sinks = context.sinks }
         }
-        let deployment = load(templates: templates, plans: plans, jobs: jobs, diagnostics: diagnostics)
+        let deployment = load(templates: templates, plans: plans, sinks: sinks, jobs: jobs, diagnostics: diagnostics)
         guard diagnostics.isEmpty else { throw DefinitionErrors(diagnostics.errors) }
         return deployment
     }
@@ -47,7 +50,8 @@ public enum DefinitionLoader {
     // MARK: - Implementation
 
     private static func load(
-        templates templateFiles: [String], plans planFiles: [String], jobs jobFiles: [String],
+        templates templateFiles: [String], plans planFiles: [String], sinks sinkFiles: [String] = [],
+        jobs jobFiles: [String],
         diagnostics: DefinitionDiagnostics
     ) -> Deployment {
         var catalog = TemplateCatalog()
@@ -62,6 +66,12 @@ public enum DefinitionLoader {
                 plans = BundlePlanParser.readFile(root, catalog: catalog)
             }
         }
+        var sinks = SinkCatalog()
+        for file in ambiguousOnce(sinkFiles, diagnostics: diagnostics) {
+            if case .document(let root) = DefinitionDocument.read(file: file, diagnostics: diagnostics) {
+                sinks = NotificationSinkParser.readFile(root)
+            }
+        }
         var jobs: [JobDefinition] = []
         var firstFileByName: [String: String] = [:]
         for file in jobFiles {
@@ -73,7 +83,7 @@ public enum DefinitionLoader {
                     DefinitionError(file: file, line: 1, column: 1, path: "", message: "job file is empty"))
             case .document(let root):
                 let outcome = JobDefinitionParser.read(
-                    root, jobDirectory: directoryName(of: file), catalog: catalog, plans: plans)
+                    root, jobDirectory: directoryName(of: file), catalog: catalog, sinks: sinks, plans: plans)
                 guard let name = outcome.name, let nameReader = outcome.nameReader else { continue }
                 if let first = firstFileByName[name] {
                     nameReader.report("duplicate job name \"\(name)\" (already defined in \(first))")
@@ -85,7 +95,7 @@ public enum DefinitionLoader {
                 }
             }
         }
-        return Deployment(jobs: jobs, templates: catalog.templates, plans: plans)
+        return Deployment(jobs: jobs, templates: catalog.templates, plans: plans, sinks: sinks.sinks)
     }
 
     /// `templates.yaml` and `templates.yml` side by side would be read in an unclear order.
@@ -101,6 +111,7 @@ public enum DefinitionLoader {
     private struct DirectoryFiles {
         var templates: [String] = []
         var plans: [String] = []
+        var sinks: [String] = []
         var jobs: [String] = []
     }
 
@@ -124,6 +135,8 @@ public enum DefinitionLoader {
                 files.templates.append(path)
             } else if plansFileNames.contains(name) {
                 files.plans.append(path)
+            } else if sinksFileNames.contains(name) {
+                files.sinks.append(path)
             } else {
                 files.jobs.append(path)
             }

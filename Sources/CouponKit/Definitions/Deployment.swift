@@ -7,11 +7,17 @@ public struct Deployment: Sendable, Equatable {
     public let templates: [String: CouponTemplate]
     /// By plan key.
     public let plans: [String: BundlePlan]
+    /// By sink name (`sinks.yaml`).
+    public let sinks: [String: NotificationSink]
 
-    public init(jobs: [JobDefinition], templates: [String: CouponTemplate] = [:], plans: [String: BundlePlan] = [:]) {
+    public init(
+        jobs: [JobDefinition], templates: [String: CouponTemplate] = [:], plans: [String: BundlePlan] = [:],
+        sinks: [String: NotificationSink] = [:]
+    ) {
         self.jobs = jobs.sorted { $0.name < $1.name }
         self.templates = templates
         self.plans = plans
+        self.sinks = sinks
     }
 
     public func job(named name: String) -> JobDefinition? {

@@ -2,12 +2,16 @@
 public enum JobAction: Sendable, Equatable {
     case issue(IssueAction)
     case noop(NoopAction)
+    case remind(RemindAction)
+    case expire(ExpireAction)
     case bundle(BundleAction)
 
     public var kind: JobKind {
         switch self {
         case .issue: return .issue
         case .noop: return .noop
+        case .remind: return .remind
+        case .expire: return .expire
         case .bundle: return .bundle
         }
     }

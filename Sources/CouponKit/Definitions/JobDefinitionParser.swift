@@ -8,6 +8,8 @@ enum JobDefinitionParser {
     static let kindFields: [JobKind: [String]] = [
         .issue: ["segment", "coupons", "variants", "chunk_size"],
         .noop: ["sleep_ms", "chunks", "fail"],
+        .remind: SweepActionParser.remindFields,
+        .expire: SweepActionParser.expireFields,
         .bundle: ["plans", "chunk_size"],
     ]
 
@@ -21,7 +23,8 @@ enum JobDefinitionParser {
 
     /// `jobDirectory` is the directory of the file as given, for `list:` segments.
     static func read(
-        _ root: DefinitionReader, jobDirectory: String, catalog: TemplateCatalog, plans: [String: BundlePlan] = [:]
+        _ root: DefinitionReader, jobDirectory: String, catalog: TemplateCatalog, sinks: SinkCatalog = SinkCatalog(),
+        plans: [String: BundlePlan] = [:]
     ) -> Outcome {
         let before = root.diagnostics.count
         guard let mapping = root.mapping() else { return Outcome(nameReader: nil, name: nil, job: nil) }
@@ -31,7 +34,10 @@ enum JobDefinitionParser {
         let summary = mapping.value("description")?.string()
         let kind = readKind(mapping)
 
-        let allKindFields = JobKind.allCases.flatMap { kindFields[$0] ?? [] }
+        var allKindFields: [String] = []
+        for field in JobKind.allCases.flatMap({ kindFields[$0] ?? [] }) where !allKindFields.contains(field) {
+            allKindFields.append(field)
+        }
         if let kind {
             let allowed = commonFields + (kindFields[kind] ?? [])
             var misplaced: [String: String] = [:]
@@ -68,6 +74,10 @@ enum JobDefinitionParser {
         let concurrency = mapping.value("concurrency")?
             .choice(of: ConcurrencyPolicy.allCases.map(\.rawValue), what: "concurrency")
             .flatMap(ConcurrencyPolicy.init(rawValue:))
+        if kind == .remind, concurrency == .allow, let reader = mapping.value("concurrency") {
+            // Two sweeps of one reminder job at once could each remind the same coupon.
+            reader.report("a remind job runs one sweep at a time; remove concurrency: allow")
+        }
         let catchUp = mapping.value("catch_up")?
             .choice(of: CatchUpPolicy.allCases.map(\.rawValue), what: "catch_up")
             .flatMap(CatchUpPolicy.init(rawValue:))
@@ -82,6 +92,11 @@ enum JobDefinitionParser {
             action = readIssue(mapping, jobDirectory: jobDirectory, catalog: catalog).map { .issue($0) }
         case .noop:
             action = readNoop(mapping).map { .noop($0) }
+        case .remind:
+            action = SweepActionParser.readRemind(mapping, jobDirectory: jobDirectory, catalog: catalog, sinks: sinks)
+                .map { .remind($0) }
+        case .expire:
+            action = SweepActionParser.readExpire(mapping, catalog: catalog, sinks: sinks).map { .expire($0) }
         case .bundle:
             action = readBundle(mapping, plans: plans).map { .bundle($0) }
         default:

@@ -4,15 +4,15 @@ public enum JobKind: String, Sendable, CaseIterable {
     case issue
     /// Does nothing but run chunks; for heartbeats and tests.
     case noop
-    /// Reminds members of coupons about to expire (not supported yet).
+    /// Reminds members of coupons about to expire.
     case remind
-    /// Expires coupons past their validity (not supported yet).
+    /// Expires coupons past their validity.
     case expire
     /// Delivers the due periods of subscription bundles.
     case bundle
 
     /// Whether job files of this kind load; the others are refused with "not supported yet".
     public var isSupported: Bool {
-        self == .issue || self == .noop || self == .bundle
+        self == .issue || self == .noop || self == .remind || self == .expire || self == .bundle
     }
 }

@@ -105,9 +105,10 @@ public struct CSVStaging<Schema: CSVSchema> {
                     continue
                 }
                 let row: Schema.Row
-                do {
-                    row = try schema.decode(record.fields)
-                } catch let error as CSVFieldError {
+                switch Result(catching: { () throws(CSVFieldError) -> Schema.Row in try schema.decode(record.fields) }) {
+                case .success(let decoded):
+                    row = decoded
+                case .failure(let error):
                     outcome.rejected += 1
                     onReject(CSVRejection(line: record.line, field: error.field, reason: error.reason, fields: record.fields))
                     continue
@@ -151,7 +152,7 @@ public enum CSVField {
                 field,
                 trimmed.isEmpty
                     ? "a time is required, e.g. 2026-11-23T10:00:00+08:00"
-                    : "\"\(trimmed)\" is not an ISO 8601 time with a zone offset, e.g. 2026-11-23T10:00:00+08:00")
+                    : "\"\(trimmed)\" is not a valid time: use ISO 8601 with a zone offset, e.g. 2026-11-23T10:00:00+08:00")
         }
         return trimmed
     }

@@ -1,0 +1,323 @@
+import Foundation
+import Postgres
+
+/// Builds a `CouponReport` with set-based statements: each section is one aggregate over
+/// `coupons` or `redemptions`, grouped server-side, so only a few hundred rows ever reach the
+/// client whatever the number of coupons. Everything runs in one REPEATABLE READ, read-only
+/// transaction, so the sections agree with each other while tills keep redeeming.
+///
+/// No index serves these scans, on purpose: a report reads most of the period's coupons, which
+/// a parallel sequential scan does fastest, and bulk issuance pays for no index it needs.
+public struct ReportQueries: Sendable {
+    public let options: ReportOptions
+
+    public init(options: ReportOptions) {
+        self.options = options
+    }
+
+    /// The period's bounds as instants, and the days as text.
+    struct Period {
+        let start: Date
+        let end: Date
+        /// A week before `start`: the days week-over-week changes compare with.
+        let lookbackStart: Date
+        let from: String
+        let to: String
+        let now: Date
+    }
+
+    public func build(_ connection: Connection) throws -> CouponReport {
+        try connection.transaction(isolation: .repeatableRead, readOnly: true) { tx in
+            let period = try resolvePeriod(tx)
+            let cohortTemplates = try cohort(key: "c.template_key", joins: "", period, tx)
+            var rows: [KPIRow] = []
+            switch options.by {
+            case .template: rows = cohortTemplates.rows
+            case .job: rows = try cohort(key: "j.job", joins: "JOIN job_runs j ON j.id = c.run_id", period, tx).rows
+            case .segment: rows = try cohort(key: "coalesce(ms.tier, 'unknown')", joins: "LEFT JOIN members ms ON ms.id = c.member_id", period, tx).rows
+            case .store: rows = try stores(period, tx)
+            case .day, .arm: rows = []
+            }
+            let templates = cohortTemplates.rows.map { row -> KPIRow in
+                var row = row
+                row.healthy = row.redemptionRate.map { $0 >= options.healthyRedemptionRate }
+                return row
+            }
+            if options.by == .template { rows = templates }
+            let daily = try self.daily(period, tx)
+            return CouponReport(
+                generatedAt: period.now, timezone: options.timeZone.identifier, from: period.from, to: period.to,
+                by: options.by, summary: cohortTemplates.total, rows: rows, daily: daily, templates: templates,
+                arms: try arms(period, tx), liability: try liability(period, tx), alerts: alerts(daily),
+                healthyRedemptionRate: options.healthyRedemptionRate, alertThreshold: options.alertThreshold)
+        }
+    }
+
+    private func resolvePeriod(_ tx: Connection) throws -> Period {
+        let row = try tx.query(
+            """
+            WITH bounds AS (
+                SELECT coalesce($1::date, coalesce($2::date, ($4::timestamptz AT TIME ZONE $3)::date) - 29) AS first_day,
+                       coalesce($2::date, ($4::timestamptz AT TIME ZONE $3)::date) AS last_day
+            )
+            SELECT first_day::text AS from_day, last_day::text AS to_day,
+                   first_day::timestamp AT TIME ZONE $3 AS start_at,
+                   (last_day + 1)::timestamp AT TIME ZONE $3 AS end_at,
+                   (first_day - 7)::timestamp AT TIME ZONE $3 AS lookback_at,
+                   $4::timestamptz AS now
+            FROM bounds
+            """,
+            [
+                options.from?.description, options.to?.description, options.timeZone.identifier,
+                (options.asOf ?? (try tx.query("SELECT now()").row(0).decode(0, as: Date.self))),
+            ]
+        ).row(0)
+        let from: String = try row.decode("from_day")
+        let to: String = try row.decode("to_day")
+        guard from <= to else { throw InputError("--from \(from) is after --to \(to)") }
+        return Period(
+            start: try row.decode("start_at"), end: try row.decode("end_at"), lookbackStart: try row.decode("lookback_at"),
+            from: from, to: to, now: try row.decode("now"))
+    }
+
+    /// Coupons issued in the period grouped by `key` (an expression over `c` and `joins`), with
+    /// the total as the `()` grouping set of the same scan.
+    private func cohort(key: String, joins: String, _ period: Period, _ tx: Connection) throws -> (
+        total: KPIRow, rows: [KPIRow]
+    ) {
+        struct Side {
+            var issued: Int64 = 0
+            var redeemed: Int64 = 0
+            var expired: Int64 = 0
+            var redemptions: Int64 = 0
+            var crossStore: Int64 = 0
+            var discountFen: Int64 = 0
+            var orderValueFen: Int64 = 0
+            var medianSeconds: Double?
+            var p90Seconds: Double?
+        }
+        var sides: [String?: Side] = [:]
+        for row in try tx.query(
+            """
+            SELECT GROUPING(\(key)) = 1 AS total, \(key) AS key,
+                   count(*) AS issued,
+                   count(*) FILTER (WHERE c.redeemed_at IS NOT NULL) AS redeemed,
+                   count(*) FILTER (WHERE \(Self.lapsed("$3"))) AS expired
+            FROM coupons c \(joins)
+            WHERE c.issued_at >= $1 AND c.issued_at < $2
+            GROUP BY GROUPING SETS ((\(key)), ())
+            """, [period.start, period.end, period.now]
+        ).rows {
+            let group: String? = try row.decode("total", as: Bool.self) ? nil : (try row.decodeIfPresent("key") ?? "-")
+            var side = sides[group] ?? Side()
+            side.issued = try row.decode("issued")
+            side.redeemed = try row.decode("redeemed")
+            side.expired = try row.decode("expired")
+            sides[group] = side
+        }
+        // The time to redemption is measured on each coupon's first use (r.at = c.redeemed_at).
+        for row in try tx.query(
+            """
+            SELECT GROUPING(\(key)) = 1 AS total, \(key) AS key,
+                   count(*) AS redemptions,
+                   count(*) FILTER (WHERE m.home_store IS NOT NULL AND r.store <> m.home_store) AS cross_store,
+                   coalesce(sum(r.discount_fen), 0)::bigint AS discount_fen,
+                   coalesce(sum(r.amount_fen), 0)::bigint AS order_value_fen,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.redeemed_at - c.issued_at))
+                       FILTER (WHERE r.at = c.redeemed_at) AS median_seconds,
+                   percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM c.redeemed_at - c.issued_at))
+                       FILTER (WHERE r.at = c.redeemed_at) AS p90_seconds
+            FROM redemptions r
+            JOIN coupons c ON c.id = r.coupon_id
+            LEFT JOIN members m ON m.id = c.member_id
+            \(joins)
+            WHERE r.reversed_at IS NULL AND c.issued_at >= $1 AND c.issued_at < $2
+            GROUP BY GROUPING SETS ((\(key)), ())
+            """, [period.start, period.end]
+        ).rows {
+            let group: String? = try row.decode("total", as: Bool.self) ? nil : (try row.decodeIfPresent("key") ?? "-")
+            var side = sides[group] ?? Side()
+            side.redemptions = try row.decode("redemptions")
+            side.crossStore = try row.decode("cross_store")
+            side.discountFen = try row.decode("discount_fen")
+            side.orderValueFen = try row.decode("order_value_fen")
+            side.medianSeconds = try row.decodeIfPresent("median_seconds")
+            side.p90Seconds = try row.decodeIfPresent("p90_seconds")
+            sides[group] = side
+        }
+        func kpi(_ key: String, _ side: Side) -> KPIRow {
+            KPIRow(
+                key: key, issued: side.issued, redeemed: side.redeemed, expired: side.expired,
+                medianHoursToRedeem: side.medianSeconds.map { $0 / 3600 }, p90HoursToRedeem: side.p90Seconds.map { $0 / 3600 },
+                redemptions: side.redemptions, crossStore: side.crossStore, discountFen: side.discountFen,
+                orderValueFen: side.orderValueFen)
+        }
+        let rows = sides.compactMap { group, side in group.map { kpi($0, side) } }.sorted { $0.key < $1.key }
+        return (kpi("all", sides[nil] ?? Side()), rows)
+    }
+
+    /// A coupon that lapsed unused by `now`: marked expired by the sweep, or still active past
+    /// its window because the sweep has not run yet (the report need not wait for it).
+    static func lapsed(_ now: String) -> String {
+        "c.redeemed_at IS NULL AND (c.status = 'expired' OR (c.status = 'active' AND c.expires_at <= \(now)))"
+    }
+
+    /// Uses in the period by the store that redeemed them.
+    private func stores(_ period: Period, _ tx: Connection) throws -> [KPIRow] {
+        try tx.query(
+            """
+            SELECT r.store,
+                   count(*) AS redemptions,
+                   count(*) FILTER (WHERE m.home_store IS NOT NULL AND r.store <> m.home_store) AS cross_store,
+                   coalesce(sum(r.discount_fen), 0)::bigint AS discount_fen,
+                   coalesce(sum(r.amount_fen), 0)::bigint AS order_value_fen
+            FROM redemptions r
+            JOIN coupons c ON c.id = r.coupon_id
+            LEFT JOIN members m ON m.id = c.member_id
+            WHERE r.reversed_at IS NULL AND r.at >= $1 AND r.at < $2
+            GROUP BY r.store
+            ORDER BY r.store
+            """, [period.start, period.end]
+        ).rows.map { row in
+            KPIRow(
+                key: try row.decode("store"), issued: nil, redeemed: nil, expired: nil, medianHoursToRedeem: nil,
+                p90HoursToRedeem: nil, redemptions: try row.decode("redemptions"), crossStore: try row.decode("cross_store"),
+                discountFen: try row.decode("discount_fen"), orderValueFen: try row.decode("order_value_fen"))
+        }
+    }
+
+    /// Issued, redeemed and expired per day of the zone, from a week before the period (for
+    /// week-over-week changes) to its end; only the period's days are returned.
+    private func daily(_ period: Period, _ tx: Connection) throws -> [DailyRow] {
+        let rows = try tx.query(
+            """
+            WITH days AS (
+                SELECT d::date AS day
+                FROM generate_series(($1::timestamptz AT TIME ZONE $3)::date, ($2::timestamptz AT TIME ZONE $3)::date - 1,
+                                     interval '1 day') AS d
+            ), issued AS (
+                SELECT (c.issued_at AT TIME ZONE $3)::date AS day, count(*) AS n
+                FROM coupons c WHERE c.issued_at >= $1 AND c.issued_at < $2 GROUP BY 1
+            ), expired AS (
+                SELECT (c.expires_at AT TIME ZONE $3)::date AS day, count(*) AS n
+                FROM coupons c WHERE \(Self.lapsed("$4")) AND c.expires_at >= $1 AND c.expires_at < $2 GROUP BY 1
+            ), used AS (
+                SELECT (r.at AT TIME ZONE $3)::date AS day, count(*) AS n, sum(r.discount_fen)::bigint AS discount_fen,
+                       sum(r.amount_fen)::bigint AS order_value_fen
+                FROM redemptions r WHERE r.reversed_at IS NULL AND r.at >= $1 AND r.at < $2 GROUP BY 1
+            )
+            SELECT days.day::text AS day, coalesce(issued.n, 0) AS issued, coalesce(used.n, 0) AS redeemed,
+                   coalesce(expired.n, 0) AS expired, coalesce(used.discount_fen, 0) AS discount_fen,
+                   coalesce(used.order_value_fen, 0) AS order_value_fen
+            FROM days
+            LEFT JOIN issued USING (day) LEFT JOIN expired USING (day) LEFT JOIN used USING (day)
+            ORDER BY days.day
+            """, [period.lookbackStart, period.end, options.timeZone.identifier, period.now]
+        ).rows.map { row in
+            DailyRow(
+                day: try row.decode("day"), issued: try row.decode("issued"), redeemed: try row.decode("redeemed"),
+                expired: try row.decode("expired"), discountFen: try row.decode("discount_fen"),
+                orderValueFen: try row.decode("order_value_fen"), changes: [:])
+        }
+        var result: [DailyRow] = []
+        for (index, row) in rows.enumerated() where row.day >= period.from {
+            var row = row
+            for metric in DailyRow.metrics {
+                let value = row.value(metric)
+                let dayOverDay = index >= 1 ? ReportStatistics.change(from: rows[index - 1].value(metric), to: value) : nil
+                let weekOverWeek = index >= 7 ? ReportStatistics.change(from: rows[index - 7].value(metric), to: value) : nil
+                let flagged = [dayOverDay, weekOverWeek].contains { $0.map { abs($0) > options.alertThreshold } ?? false }
+                row.changes[metric] = DailyRow.Change(dayOverDay: dayOverDay, weekOverWeek: weekOverWeek, flagged: flagged)
+            }
+            result.append(row)
+        }
+        return result
+    }
+
+    /// The last day's flagged changes: what a merchant opening the report today should look at.
+    private func alerts(_ daily: [DailyRow]) -> [Alert] {
+        guard let last = daily.last else { return [] }
+        var alerts: [Alert] = []
+        for metric in DailyRow.metrics {
+            guard let change = last.changes[metric] else { continue }
+            for (comparison, value, label) in [
+                ("day_over_day", change.dayOverDay, "the day before"), ("week_over_week", change.weekOverWeek, "a week before"),
+            ] {
+                guard let value, abs(value) > options.alertThreshold else { continue }
+                alerts.append(
+                    Alert(
+                        day: last.day, metric: metric, comparison: comparison, change: value,
+                        message: "\(metric) on \(last.day): \(last.value(metric)), \(value >= 0 ? "+" : "")"
+                            + "\(Int((value * 100).rounded()))% against \(label)"))
+            }
+        }
+        return alerts
+    }
+
+    /// Arms of runs whose slot lies in the period, each member counted once, against the job's
+    /// holdout (see `ArmRow`).
+    private func arms(_ period: Period, _ tx: Connection) throws -> [ArmRow] {
+        var rows = try tx.query(
+            """
+            SELECT j.job, x.arm, x.holdout, count(*) AS members,
+                   count(*) FILTER (WHERE x.redeemed) AS redeemed,
+                   count(*) FILTER (WHERE x.redeemed OR m.last_order_at > j.slot) AS responded
+            FROM (
+                SELECT c.run_id, c.arm, c.member_id, false AS holdout, bool_or(c.redeemed_at IS NOT NULL) AS redeemed
+                FROM coupons c
+                WHERE c.arm IS NOT NULL AND c.run_id IN (SELECT id FROM job_runs WHERE slot >= $1 AND slot < $2)
+                GROUP BY c.run_id, c.arm, c.member_id
+                UNION ALL
+                SELECT h.run_id, h.arm, h.member_id, true, false
+                FROM issue_holdouts h
+                WHERE h.run_id IN (SELECT id FROM job_runs WHERE slot >= $1 AND slot < $2)
+            ) AS x
+            JOIN job_runs j ON j.id = x.run_id
+            LEFT JOIN members m ON m.id = x.member_id
+            GROUP BY j.job, x.arm, x.holdout
+            ORDER BY j.job, x.holdout, x.arm
+            """, [period.start, period.end]
+        ).rows.map { row in
+            let members: Int64 = try row.decode("members")
+            let redeemed: Int64 = try row.decode("redeemed")
+            let responded: Int64 = try row.decode("responded")
+            let interval = ReportStatistics.wilson(responded, of: members)
+            return ArmRow(
+                job: try row.decode("job"), arm: try row.decode("arm"), holdout: try row.decode("holdout"), members: members,
+                redeemedMembers: redeemed, redemptionRate: ReportStatistics.rate(redeemed, of: members), responded: responded,
+                responseRate: ReportStatistics.rate(responded, of: members), responseLow: interval?.low,
+                responseHigh: interval?.high)
+        }
+        for index in rows.indices where !rows[index].holdout {
+            guard let holdout = rows.first(where: { $0.holdout && $0.job == rows[index].job }),
+                let lift = ReportStatistics.difference(
+                    rows[index].responded, of: rows[index].members, minus: holdout.responded, of: holdout.members)
+            else { continue }
+            rows[index].liftVsHoldout = lift.difference
+            rows[index].liftLow = lift.low
+            rows[index].liftHigh = lift.high
+        }
+        return rows
+    }
+
+    /// Coupons still usable at the report's "now", at the face value they have left.
+    private func liability(_ period: Period, _ tx: Connection) throws -> Liability {
+        let row = try tx.query(
+            """
+            SELECT count(*) AS coupons,
+                   coalesce(sum(CASE WHEN c.uses_left IS NOT NULL AND t.uses > 0
+                                     THEN c.face_value_fen / t.uses * c.uses_left
+                                     ELSE c.face_value_fen END), 0)::bigint AS outstanding
+            FROM coupons c
+            LEFT JOIN (SELECT key, version, (spec->>'uses')::int AS uses FROM coupon_templates) t
+                   ON t.key = c.template_key AND t.version = c.template_version
+            WHERE c.status = 'active' AND c.expires_at > $1
+            """, [period.now]
+        ).row(0)
+        let outstanding: Int64 = try row.decode("outstanding")
+        return Liability(
+            asOf: period.now, activeCoupons: try row.decode("coupons"), outstandingFaceValueFen: outstanding,
+            reservePercent: options.reservePercent,
+            reserveFen: Int64((Double(outstanding) * options.reservePercent / 100).rounded()))
+    }
+}

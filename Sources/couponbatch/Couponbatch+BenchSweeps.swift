@@ -1,0 +1,269 @@
+import CouponKit
+import Foundation
+import Postgres
+
+/// `make bench` figures of the sweeps: the reminder outbox, delivery to a webhook receiver and to
+/// a file, expiry, and what the sweeps' index costs issuance. Each figure beside a floor measured
+/// in the same run (plain SQL doing the same rows' work in one statement).
+enum SweepBench {
+    static let slot = "2026-11-23T02:00:00Z"
+    static let webhookSecret = "bench-webhook-secret-0123456789abcdef"
+    static let codeSecret = "bench-code-secret-0123456789abcdef"
+
+    static func writeJobs(_ dir: String, receiverPort: Int) throws {
+        try """
+        sinks:
+          - {name: bench-hook, type: webhook, url: "http://127.0.0.1:\(receiverPort)/coupon-events",
+             secret_env: BENCH_WEBHOOK_SECRET, batch_size: 500, timeout: 10s}
+          - {name: bench-file, type: file, path: "\(dir)/notifications.ndjson", batch_size: 500}
+        """.write(toFile: "\(dir)/sinks.yaml", atomically: true, encoding: .utf8)
+        try """
+        name: bench-remind
+        kind: remind
+        manual_only: true
+        remind: {before: 3d}
+        sink: bench-hook
+        """.write(toFile: "\(dir)/bench-remind.yaml", atomically: true, encoding: .utf8)
+        try """
+        name: bench-expire
+        kind: expire
+        manual_only: true
+        """.write(toFile: "\(dir)/bench-expire.yaml", atomically: true, encoding: .utf8)
+    }
+
+    /// The issuance bench's product run with and without `coupons_active_expiry_member`.
+    static func indexCost(jobsDir: String, url: String?, _ connection: Connection) throws {
+        let members = try connection.query("SELECT count(*) FROM members").row(0).decode(0, as: Int.self)
+        print("== index cost: issuance of one coupon to \(members) members with and without coupons_active_expiry_member")
+        let definition = try connection.query(
+            "SELECT pg_get_indexdef('coupons_active_expiry_member'::regclass), obj_description('coupons_active_expiry_member'::regclass, 'pg_class')"
+        ).row(0)
+        let create: String = try definition.decode(0)
+        let comment: String? = try definition.decodeIfPresent(1)
+        var with: [Double] = []
+        var without: [Double] = []
+        var floorWith: [Double] = []
+        var floorWithout: [Double] = []
+        for _ in 0..<2 {
+            floorWith.append(try Couponbatch.Bench.floor(connection))
+            with.append(try Couponbatch.Bench.product(jobsDir: jobsDir, url: url, workers: 1, connection).0)
+            try connection.execute("DROP INDEX coupons_active_expiry_member")
+            floorWithout.append(try Couponbatch.Bench.floor(connection))
+            without.append(try Couponbatch.Bench.product(jobsDir: jobsDir, url: url, workers: 1, connection).0)
+            try connection.execute(create)
+            if let comment { try connection.execute("COMMENT ON INDEX coupons_active_expiry_member IS '\(comment.replacingOccurrences(of: "'", with: "''"))'") }
+        }
+        let (a, b, c, d) = (min(with), min(without), min(floorWith), min(floorWithout))
+        print(String(format: "  run bench-issue (1 worker):  %.2f s with the index, %.2f s without: %+.1f%%", a, b, (a / b - 1) * 100))
+        print(String(format: "  floor INSERT … SELECT:       %.2f s with the index, %.2f s without: %+.1f%%", c, d, (c / d - 1) * 100))
+    }
+
+    static func run(coupons: Int, members: Int, jobsDir: String, url: String?, _ connection: Connection) throws {
+        try Couponbatch.Bench.prepareMembers(members, url: url, connection)
+        let receiver = try Receiver.start()
+        defer { receiver.stop() }
+        try writeJobs(jobsDir, receiverPort: receiver.port)
+        setenv("BENCH_WEBHOOK_SECRET", webhookSecret, 1)
+        try seedCoupons(coupons, members: members, connection)
+
+        print("== reminders: outbox for \(coupons) coupons expiring within 3 days, \(members) members; floor = one INSERT … SELECT … GROUP BY member")
+        var floors: [Double] = []
+        var products: [Int: [(Double, Double)]] = [1: [], 2: []]
+        for _ in 0..<2 {
+            floors.append(try remindFloor(connection))
+            for workers in [1, 2] {
+                try resetOutbox(connection)
+                // Without the code secret the run only builds the outbox: delivery is measured below.
+                unsetenv("COUPONBATCH_CODE_SECRET")
+                let started = Date()
+                let usage = try ChildProcess.run(
+                    CommandLine.arguments[0], ["run", "bench-remind", "--jobs-dir", jobsDir, "--workers", "\(workers)", "--at", slot])
+                let seconds = Date().timeIntervalSince(started)
+                guard usage.status == 0 else { throw ConfigurationError("bench-remind failed with exit \(usage.status)") }
+                try expect("SELECT count(*) FROM notifications", Int64(members), connection)
+                try expect("SELECT sum(cardinality(coupon_ids)) FROM notifications", Int64(coupons), connection)
+                products[workers, default: []].append((seconds, Double(usage.maxRSSKilobytes) / 1024))
+            }
+        }
+        let floor = min(floors)
+        print(String(format: "  floor                 %7.2f s", floor))
+        for workers in [1, 2] {
+            let runs = products[workers] ?? []
+            let best = min(runs.map(\.0))
+            print(String(format: "  run, %d worker%@       %7.2f s   %.2fx floor   peak RSS %.1f MB", workers, workers == 1 ? " " : "s", best, best / floor, runs.map(\.1).max() ?? 0))
+        }
+
+        print("== delivery of \(members) notifications (\(coupons) coupons, codes computed per coupon)")
+        setenv("COUPONBATCH_CODE_SECRET", codeSecret, 1)
+        for (sink, label) in [("bench-hook", "webhook, receiver verifying every signature"), ("bench-file", "file sink, fsync per batch of 500")] {
+            try connection.execute("UPDATE notifications SET sink = $1, status = 'pending', attempts = 0, delivered_at = NULL", [sink])
+            try connection.execute("VACUUM ANALYZE notifications")
+            receiver.clearLog()
+            let started = Date()
+            let usage = try ChildProcess.run(CommandLine.arguments[0], ["notifications", "deliver", "--sink", sink, "--jobs-dir", jobsDir])
+            let seconds = Date().timeIntervalSince(started)
+            guard usage.status == 0 else { throw ConfigurationError("deliver to \(sink) failed with exit \(usage.status)") }
+            try expect("SELECT count(*) FROM notifications WHERE status = 'delivered'", Int64(members), connection)
+            var verified = ""
+            if sink == "bench-hook" {
+                let (ok, bad, ids) = receiver.tally()
+                guard bad == 0, ids == members else { throw ConfigurationError("receiver: \(ok) good, \(bad) bad requests, \(ids) ids") }
+                verified = ", \(ok) POSTs verified"
+            }
+            print(String(format: "  %@: %.0f notifications/s (%.2f s, peak RSS %.1f MB%@)", label, Double(members) / seconds, seconds, Double(usage.maxRSSKilobytes) / 1024, verified))
+        }
+
+        print("== expiry of \(coupons) coupons; floor = one plain UPDATE … SET status = 'expired' of the same rows")
+        let after = "2026-11-26T02:00:01Z"
+        var expireFloors: [Double] = []
+        var expireRuns: [(seconds: Double, longest: Double, chunks: Int)] = []
+        for _ in 0..<2 {
+            try restoreActive(connection)
+            let started = Date()
+            let expired = try connection.execute("UPDATE coupons SET status = 'expired' WHERE status = 'active' AND expires_at <= $1", [after])
+            expireFloors.append(Date().timeIntervalSince(started))
+            guard expired == coupons else { throw ConfigurationError("floor expired \(expired)") }
+            try restoreActive(connection)
+            try connection.execute("TRUNCATE run_chunks, job_runs, job_state")
+            let runStarted = Date()
+            let usage = try ChildProcess.run(
+                CommandLine.arguments[0], ["run", "bench-expire", "--jobs-dir", jobsDir, "--workers", "1", "--at", after])
+            let seconds = Date().timeIntervalSince(runStarted)
+            guard usage.status == 0 else { throw ConfigurationError("bench-expire failed with exit \(usage.status)") }
+            try expect("SELECT count(*) FROM coupons WHERE status = 'expired'", Int64(coupons), connection)
+            // With one worker, a chunk's transaction lasts at most until the next one starts
+            // (run_chunks.committed_at is its transaction's start); the last one until the run ends.
+            let longest = try connection.query(
+                """
+                SELECT max(extract(epoch FROM coalesce(lead(committed_at) OVER w, r.finished_at) - committed_at))::float8,
+                       count(*)::bigint
+                FROM run_chunks c JOIN job_runs r ON r.id = c.run_id
+                WINDOW w AS (ORDER BY committed_at)
+                """
+            ).row(0)
+            expireRuns.append((seconds, try longest.decodeIfPresent(0, as: Double.self) ?? 0, Int(try longest.decode(1, as: Int64.self))))
+        }
+        let expireFloor = min(expireFloors)
+        let best = expireRuns.min { $0.seconds < $1.seconds } ?? (0, 0, 0)
+        print(String(format: "  floor %.2f s; run (1 worker) %.2f s = %.2fx floor; %d chunks, longest transaction %.3f s (max over runs %.3f s)",
+                     expireFloor, best.seconds, best.seconds / expireFloor, best.chunks, best.longest, expireRuns.map(\.longest).max() ?? 0))
+    }
+
+    // MARK: Data
+
+    static func seedCoupons(_ count: Int, members: Int, _ connection: Connection) throws {
+        try connection.execute("TRUNCATE coupons, notifications, issue_holdouts, run_chunks, job_runs, job_state, template_stock, coupon_templates")
+        try connection.execute(
+            """
+            INSERT INTO coupon_templates (key, version, fingerprint, type, spec, face_value_fen)
+            VALUES ('bench-cash', 1, 'bench', 'cash', '{"title": "满100减10"}', 1000)
+            """)
+        // Coupons spread over the members and over the 3 days after the slot, at six expiry instants
+        // (validity ends at the end of a day; templates in other zones end at other hours).
+        try connection.execute(
+            """
+            INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, face_value_fen, issued_at,
+                                 valid_from, expires_at)
+            SELECT 'bench-cash', 1, 1 + (g % $2), 0, (g / $2)::int + 1, 1000, $3::timestamptz - interval '7 days',
+                   $3::timestamptz - interval '7 days', $3::timestamptz + make_interval(hours => 12 * (1 + (g % 6)::int))
+            FROM generate_series(0::bigint, $1 - 1) g
+            """, [Int64(count), Int64(members), slot])
+        try connection.execute("VACUUM ANALYZE coupons")
+    }
+
+    static func remindFloor(_ connection: Connection) throws -> Double {
+        try resetOutbox(connection)
+        let outbox = NotificationOutbox(
+            kind: .remind, job: "bench-floor", slot: ISO8601DateFormatter().date(from: slot) ?? Date(), runID: 0,
+            sink: "bench-hook", zone: DefinitionDefaults.timeZone, quietHours: nil)
+        let insert = outbox.insert(
+            from: "(SELECT * FROM coupons c WHERE c.status = 'active' AND c.expires_at > $1 AND c.expires_at <= $2)",
+            parameters: [slot, "2026-11-26T02:00:00Z"])
+        try connection.execute("SET TimeZone = 'Asia/Shanghai'")
+        let started = Date()
+        try connection.execute(insert.sql, insert.parameters)
+        let seconds = Date().timeIntervalSince(started)
+        try connection.execute("RESET TimeZone")
+        return seconds
+    }
+
+    static func resetOutbox(_ connection: Connection) throws {
+        try connection.execute("TRUNCATE notifications, run_chunks, job_runs, job_state")
+        try connection.execute("CHECKPOINT")
+    }
+
+    static func restoreActive(_ connection: Connection) throws {
+        try connection.execute("UPDATE coupons SET status = 'active' WHERE status <> 'active'")
+        try connection.execute("VACUUM ANALYZE coupons")
+        try connection.execute("CHECKPOINT")
+    }
+
+    static func expect(_ sql: String, _ value: Int64, _ connection: Connection) throws {
+        let got = try connection.query(sql).row(0).decodeIfPresent(0, as: Int64.self) ?? 0
+        guard got == value else { throw ConfigurationError("bench check failed: \(sql) gave \(got), expected \(value)") }
+    }
+
+    static func min(_ values: [Double]) -> Double { Swift.max(values.min() ?? 0, 0.001) }
+
+    /// Tests/Receiver/webhook_receiver.py as a helper process: checks every signature.
+    final class Receiver {
+        let process: Process
+        let port: Int
+        let log: String
+
+        static func start() throws -> Receiver {
+            let script = FileManager.default.currentDirectoryPath + "/Tests/Receiver/webhook_receiver.py"
+            guard FileManager.default.fileExists(atPath: script) else {
+                throw ConfigurationError("run bench from the project folder (needs \(script))")
+            }
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("couponbatch-bench-receiver-\(getpid()).log").path
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", script, "--secret-env", "BENCH_WEBHOOK_SECRET", "--log", log]
+            var environment = ProcessInfo.processInfo.environment
+            environment["BENCH_WEBHOOK_SECRET"] = webhookSecret
+            process.environment = environment
+            let out = Pipe()
+            process.standardOutput = out
+            try process.run()
+            let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+            guard let port = Int(line.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") else {
+                process.terminate()
+                throw ConfigurationError("the webhook receiver did not start (python3 missing?)")
+            }
+            return Receiver(process: process, port: port, log: log)
+        }
+
+        init(process: Process, port: Int, log: String) {
+            self.process = process
+            self.port = port
+            self.log = log
+        }
+
+        func clearLog() { try? Data().write(to: URL(fileURLWithPath: log)) }
+
+        /// (verified requests, refused requests, notification ids received)
+        func tally() -> (Int, Int, Int) {
+            guard let data = FileManager.default.contents(atPath: log) else { return (0, 0, 0) }
+            var ok = 0
+            var bad = 0
+            var ids = 0
+            struct Line: Decodable {
+                let signature_ok: Bool
+                let ids: [Int64]?
+            }
+            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+                guard let entry = try? JSONDecoder().decode(Line.self, from: Data(line.utf8)) else { continue }
+                if entry.signature_ok { ok += 1 } else { bad += 1 }
+                ids += entry.ids?.count ?? 0
+            }
+            return (ok, bad, ids)
+        }
+
+        func stop() {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            try? FileManager.default.removeItem(atPath: log)
+        }
+    }
+}
