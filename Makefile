@@ -27,13 +27,15 @@ TEMPLATE_DB := couponbatch_test_template
 # Demo code secret: for the demo only. Production sets COUPONBATCH_CODE_SECRET(_FILE) itself.
 DEMO_SECRET := demo-secret-not-for-production-0123456789
 
-.PHONY: demo-jobs demo-bundles demo-merchant report-check help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint
+.PHONY: demo-jobs demo-bundles demo-merchant demo-report report-check help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint bench-pg-start bench-pg-stop install console-check
 
 help:
 	@echo "make demo     install PostgreSQL if missing, start a private cluster, build, migrate, seed, run the demo"
 	@echo "make test     the same PostgreSQL bootstrap, then swift test (each test in its own database)"
 	@echo "make bench    benchmarks: couponbatch's figures beside a plain-SQL floor measured in the same run"
 	@echo "make report-check  the demo's HTML report opened in headless chromium, with a screenshot"
+	@echo "make install PREFIX=/usr/local   the release binary (migrations built in) to PREFIX/bin"
+	@echo "make console-check   the web console in headless chromium: screenshots, no console errors or broken links"
 	@echo "make pg-start | pg-stop | pg-status | clean"
 
 # Installs PostgreSQL, libpq-dev and python3 (the webhook receiver of tests and bench) with apt-get when missing.
@@ -138,7 +140,8 @@ demo-jobs:
 	psql "$$DATABASE_URL" -P pager=off -c "SELECT job, kind, status, count(*) AS notifications, sum(cardinality(coupon_ids)) AS coupons FROM notifications GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"; \
 	psql "$$DATABASE_URL" -P pager=off -c "SELECT template_key AS template, status, count(*) AS coupons FROM coupons GROUP BY 1, 2 ORDER BY 1, 2"; \
 	echo "==> a sample notification (first line of var/notifications.ndjson for expiry-reminder)"; \
-	grep -m1 '"kind":"remind"' var/notifications.ndjson || true
+	grep -m1 '"kind":"remind"' var/notifications.ndjson || true; \
+	$(MAKE) --no-print-directory demo-report
 
 # The merchant's data in and out: a CRM member export, redemptions at a till and back-filled from
 # an offline till (with a few bad rows), then the report. Fixed request ids and --at times, so
@@ -203,7 +206,11 @@ demo-merchant:
 	@B=$(RELEASE_BIN); \
 	echo "==> couponbatch redemptions import $(DEMO_VAR)/offline-redemptions.csv ($$(($$(wc -l < $(DEMO_VAR)/offline-redemptions.csv) - 1)) rows from an offline till, 5 of them bad)"; \
 	$$B redemptions import $(DEMO_VAR)/offline-redemptions.csv || echo "(exit $$?: bad rows listed and written to the reject file, good rows applied)"; \
-	echo "==> couponbatch runs --job redemptions-import"; $$B runs --job redemptions-import --limit 3; \
+	echo "==> couponbatch runs --job redemptions-import"; $$B runs --job redemptions-import --limit 3
+
+# The report, once the demo's sweeps have run: what the merchant looks at.
+demo-report:
+	@B=$(RELEASE_BIN); \
 	echo "==> couponbatch report --by template --from 2026-11-17 --to 2026-12-02"; \
 	$$B report --by template --from 2026-11-17 --to 2026-12-02 --at 2026-12-02T16:00:00Z; \
 	echo "==> couponbatch report --format html"; \
@@ -265,16 +272,78 @@ test: test-db
 	COUPONBATCH_TEST_DATABASE_URL="$${base%/*}/$(TEMPLATE_DB)" COUPONBATCH_BIN="$(CURDIR)/$(DEBUG_BIN)" \
 	  $(SWIFT) test
 
-# Benchmarks print couponbatch's figure beside a floor measured in the same run, on a scratch
-# database (couponbatch_bench) that is created and migrated here.
-bench: pg-start release
-	@base="$$(cat .pg-url)"; admin="$${base%/*}/postgres"; \
-	psql "$$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = 'couponbatch_bench'" | grep -q 1 || psql "$$admin" -qc "CREATE DATABASE couponbatch_bench"; \
-	DATABASE_URL="$${base%/*}/couponbatch_bench" $(RELEASE_BIN) migrate >/dev/null; \
-	DATABASE_URL="$${base%/*}/couponbatch_bench" $(RELEASE_BIN) bench $(BENCH_ARGS)
+# A second private cluster for `make bench`, durable and with PostgreSQL's default settings (fsync
+# on, shared_buffers 128MB, jit on), as a merchant's server has: only its address is set. It lives
+# beside the first one ($(PGDATA_DIR)-durable); .pg-durable-url records its URL.
+DURABLE_DIR = $(PGDATA_DIR)-durable
+bench-pg-start: deps
+	@bin="$(PG_BIN)"; dir="$(DURABLE_DIR)"; \
+	if [ ! -f "$$dir/PG_VERSION" ]; then \
+	  echo "==> creating a durable default-settings PostgreSQL cluster in $$dir"; \
+	  mkdir -p "$$dir"; \
+	  if [ "$(IS_ROOT)" = yes ]; then chown postgres:postgres "$$dir"; chmod 700 "$$dir"; fi; \
+	  $(PG_RUN) "$$bin/initdb" -D "$$dir" -U couponbatch --auth=trust -E UTF8 --no-locale >/dev/null; \
+	  port=$$((55000 + 0x$$(echo $(PROJECT_KEY) | cut -c1-4) % 1000)); \
+	  while (exec 3<>/dev/tcp/127.0.0.1/$$port) 2>/dev/null; do port=$$((port + 1)); done; \
+	  { echo "port = $$port"; echo "listen_addresses = '127.0.0.1'"; echo "unix_socket_directories = '$$dir'"; } \
+	    | $(PG_RUN) tee -a "$$dir/postgresql.conf" >/dev/null; \
+	fi; \
+	port=$$(sed -n "s/^port = \([0-9]*\)/\1/p" "$$dir/postgresql.conf" | tail -1); \
+	if ! $(PG_RUN) "$$bin/pg_ctl" -D "$$dir" status >/dev/null 2>&1; then \
+	  echo "==> starting the durable bench PostgreSQL on 127.0.0.1:$$port"; \
+	  $(PG_RUN) "$$bin/pg_ctl" -D "$$dir" -l "$$dir/server.log" -w -t 60 start >/dev/null; \
+	fi; \
+	echo "postgresql://couponbatch@127.0.0.1:$$port/couponbatch_bench" > .pg-durable-url
 
-clean: pg-stop
-	rm -rf .build "$(PGDATA_DIR)" .pg-url .pg-location
+bench-pg-stop:
+	@dir="$(DURABLE_DIR)"; if [ -f "$$dir/PG_VERSION" ]; then $(PG_RUN) "$(PG_BIN)/pg_ctl" -D "$$dir" -m fast stop || true; fi
+
+# Benchmarks print couponbatch's figures beside a floor measured in the same run, on both clusters:
+# the fast private one (everything), then the durable default-settings one (the issuance cases). On each, a scratch database
+# (couponbatch_bench) is created and migrated here; the bench clones fresh databases from it.
+bench: pg-start bench-pg-start release
+	@for target in "$$(cat .pg-url)|" "$$(cat .pg-durable-url)|--issuance-only"; do \
+	  url="$${target%|*}"; only="$${target#*|}"; \
+	  admin="$${url%/*}/postgres"; bench="$${url%/*}/couponbatch_bench"; \
+	  psql "$$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = 'couponbatch_bench'" | grep -q 1 || psql "$$admin" -qc "CREATE DATABASE couponbatch_bench"; \
+	  DATABASE_URL="$$bench" $(RELEASE_BIN) migrate >/dev/null; \
+	  DATABASE_URL="$$bench" $(RELEASE_BIN) bench $$only $(BENCH_ARGS); \
+	done
+
+# One binary: the migrations are compiled in, so the installed file migrates and runs from anywhere.
+PREFIX ?= /usr/local
+install: release
+	install -d "$(PREFIX)/bin"
+	install -m 0755 "$(RELEASE_BIN)" "$(PREFIX)/bin/couponbatch"
+	@echo "installed $(PREFIX)/bin/couponbatch"
+
+# The console in a real browser: a scratch database with demo runs (one failing), a scheduler serving
+# the console, then Tests/ConsoleCheck/console_check.py crawls it and renders pages in Debian's
+# chromium (installed here if missing; `make test` never needs it). Screenshots: console-check-out/.
+CONSOLE_DB := couponbatch_console
+console-check: pg-start build
+	@if ! command -v chromium >/dev/null; then \
+	  echo "==> installing chromium"; SUDO=$$([ "$$(id -u)" = 0 ] && echo "" || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@base="$$(cat .pg-url)"; admin="$${base%/*}/postgres"; export DATABASE_URL="$${base%/*}/$(CONSOLE_DB)"; \
+	export COUPONBATCH_CODE_SECRET="$(DEMO_SECRET)"; B="$(CURDIR)/$(DEBUG_BIN)"; \
+	psql "$$admin" -qc "DROP DATABASE IF EXISTS $(CONSOLE_DB) WITH (FORCE)" -qc "CREATE DATABASE $(CONSOLE_DB)"; \
+	jobs="$$(mktemp -d)"; out="$(CURDIR)/console-check-out"; rm -rf "$$out"; mkdir -p "$$out"; \
+	cp jobs/*.yaml "$$jobs/"; printf 'name: broken-feed\nkind: noop\nmanual_only: true\nfail: true\n' > "$$jobs/broken-feed.yaml"; \
+	$$B migrate >/dev/null 2>&1; $$B seed members --count 20000 --seed 42 >/dev/null 2>&1; \
+	for job in vip-monthly:2026-12-01T01:00:00Z new-member-starter:2026-11-23T02:00:00Z broken-feed:2026-11-30T02:00:00Z; do \
+	  $$B run "$${job%%:*}" --at "$${job#*:}" --jobs-dir "$$jobs" >/dev/null 2>&1 || true; done; \
+	$$B scheduler --jobs-dir "$$jobs" --http-port 0 >"$$out/scheduler.out" 2>"$$out/scheduler.err" & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf "$$jobs"' EXIT; \
+	for i in $$(seq 100); do grep -q '^http: ' "$$out/scheduler.out" 2>/dev/null && break; sleep 0.1; done; \
+	url=$$(sed -n 's/^http: .* at \(http[^ ]*\)\/$$/\1/p' "$$out/scheduler.out"); \
+	[ -n "$$url" ] || { cat "$$out/scheduler.err" >&2; exit 1; }; \
+	echo "==> console at $$url"; python3 Tests/ConsoleCheck/console_check.py "$$url" "$$out"
+
+
+clean: pg-stop bench-pg-stop
+	rm -rf .build "$(PGDATA_DIR)" "$(DURABLE_DIR)" .pg-url .pg-location .pg-durable-url
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift

@@ -76,6 +76,7 @@ extension PostgresError {
         public static let serializationFailure = Code("40001")
         public static let deadlockDetected = Code("40P01")
         public static let lockNotAvailable = Code("55P03")
+        public static let objectInUse = Code("55006")
         public static let queryCanceled = Code("57014")
         public static let adminShutdown = Code("57P01")
         public static let cannotConnectNow = Code("57P03")

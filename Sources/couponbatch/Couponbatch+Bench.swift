@@ -12,11 +12,26 @@ extension Couponbatch {
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(parsing: .upToNextOption, help: "Member counts to issue to, one measurement each.")
-        var members: [Int] = [100_000, 1_000_000]
+        @Option(help: "Members to issue to in the issuance cases.")
+        var members: Int = 1_000_000
 
-        @Option(help: "Workers for the issue run.")
-        var workers: Int = 2
+        @Option(help: "Members for the peak-RSS comparison (peak RSS should not grow from here to --members).")
+        var smallMembers: Int = 100_000
+
+        @Option(help: "Measurements of each issuance figure and of each floor; the fastest of each is printed.")
+        var repeats: Int = 2
+
+        @Option(help: "Rows of earlier runs in coupons for the issuance cases after a big run (0 skips them).")
+        var earlierCoupons: Int = 10_000_000
+
+        @Option(help: "Another couponbatch binary to measure issuance with instead of this one (e.g. an earlier release).")
+        var productBinary: String?
+
+        @Option(help: "Only issuance cases whose label contains this text.")
+        var only: String?
+
+        @Flag(help: "Only the issuance cases, without cron, codes, sweeps, imports and reports.")
+        var issuanceOnly = false
 
         @Option(help: "Subscribers for the bundle benchmark (each gets 4 coupons); 0 skips it.")
         var bundleSubscribers: Int = 100_000
@@ -41,23 +56,73 @@ extension Couponbatch {
 
         func run() throws {
             _ = global.makeLogger()
-            let connection = try global.connect()
-            let database = try connection.query("SELECT current_database()").row(0).decode(0, as: String.self)
-            guard database.contains("bench") else {
-                throw ConfigurationError("bench writes and truncates tables; give it a database whose name contains \"bench\"")
+            guard let url = global.resolvedDatabaseURL else {
+                throw ValidationError("bench needs --database-url or DATABASE_URL (it clones databases from that one)")
             }
+            let bench = try BenchDatabases(templateURL: url)
+            print("== server: \(try bench.settings())")
+            if !onlySweeps {
+                if !issuanceOnly { try Self.microBenchmarks() }
+                // First, while no connection holds the bench database: issuance clones it.
+                try issuance(bench)
+                try bench.dropScratch()
+            }
+            if issuanceOnly { return }
+
+            let connection = try global.connect()
             // Children get the URL through their environment, never their command line (ps shows that).
-            if let url = global.resolvedDatabaseURL { setenv("DATABASE_URL", url, 1) }
+            setenv("DATABASE_URL", url, 1)
             let jobsDir = try Self.writeBenchJobs()
             defer { try? FileManager.default.removeItem(atPath: jobsDir) }
-
             if onlySweeps {
-                try Self.prepareMembers(members.max() ?? 100_000, url: global.resolvedDatabaseURL, connection)
-                try SweepBench.indexCost(jobsDir: jobsDir, url: global.resolvedDatabaseURL, connection)
-                try SweepBench.run(
-                    coupons: sweepCoupons, members: sweepMembers, jobsDir: jobsDir, url: global.resolvedDatabaseURL, connection)
+                try Self.prepareMembers(members, url: url, connection)
+                try SweepBench.indexCost(jobsDir: jobsDir, url: url, connection)
+                try SweepBench.run(coupons: sweepCoupons, members: sweepMembers, jobsDir: jobsDir, url: url, connection)
                 return
             }
+            if sweepCoupons > 0 {
+                try SweepBench.indexCost(jobsDir: jobsDir, url: url, connection)
+                try SweepBench.run(coupons: sweepCoupons, members: sweepMembers, jobsDir: jobsDir, url: url, connection)
+            }
+            try Self.merchantBenchmarks(
+                importRows: importRows, backfillRows: backfillRows, reportCoupons: reportCoupons, connection)
+            if bundleSubscribers > 0 { try benchBundles(jobsDir: jobsDir, connection) }
+        }
+
+        /// The issuance cases of issue 12, each beside its floor (`IssueBench`).
+        func issuance(_ bench: BenchDatabases) throws {
+            let startup = try (0..<5).map { _ in try IssueBench.timed(["version"]).seconds }.min() ?? 0
+            print(String(format: "== process start-up (couponbatch version): %.0f ms", startup * 1000))
+
+            let measure = IssueBench(bench: bench, repeats: repeats, binary: productBinary ?? CommandLine.arguments[0])
+            func selected(_ cases: [IssuanceBenchmark.Case]) -> [IssuanceBenchmark.Case] {
+                guard let only else { return cases }
+                return cases.filter { $0.label.contains(only) }
+            }
+            print("== peak RSS of couponbatch run, per_member: 1, --workers default")
+            for count in [smallMembers, members] where count > 0 {
+                try bench.prepareMembers(count)
+                let probe = IssuanceBenchmark.cases(members: count, workers: [nil])[2]
+                print(String(format: "  %9d members: %6.1f MB", count, try measure.product(probe).rssMB))
+            }
+
+            print("== issuance, \(members) members, one coupon each unless noted; fresh database, coupons never analyzed")
+            print("   floors (one INSERT … SELECT, same table and indexes): plain; capped (with cap_seq) for per_member;")
+            print("   3 capped coupons a member for the combo; a capped coupon with its arm by the same hash for A/B")
+            IssueBench.printHeader()
+            for benchCase in selected(IssuanceBenchmark.cases(members: members)) { try measure.row(benchCase) }
+
+            if earlierCoupons > 0 {
+                let runs = max(1, earlierCoupons / members)
+                print("== after a big earlier run: coupons holds \(runs * members) earlier rows, VACUUM ANALYZEd as autovacuum leaves them")
+                _ = try bench.makeBigDatabase(earlierRuns: runs)
+                IssueBench.printHeader()
+                for benchCase in selected(IssuanceBenchmark.afterBigRunCases(members: members)) { try measure.row(benchCase, big: true) }
+            }
+        }
+
+        /// Cron next-time computations and code computations, in-process.
+        static func microBenchmarks() throws {
             print("== cron: 1M next-time computations per expression (release build)")
             for result in CronBenchmark.run(count: 1_000_000) {
                 print("  \(result.label.padding(toLength: 44, withPad: " ", startingAt: 0)) \(String(format: "%.3f", result.seconds)) s")
@@ -70,37 +135,6 @@ extension Couponbatch {
             for id in Int64(1)...1_000_000 { checksum &+= try codec.code(for: id).utf8.count }
             let codeSeconds = Date().timeIntervalSince(codeStart)
             print("  \(Int(1_000_000 / codeSeconds)) codes/s (\(checksum / 1_000_000) chars each)")
-
-            print("== issuance: one coupon to each member; floor = plain INSERT … SELECT into the same table and indexes")
-            print("  members     floor s   1 worker s  ratio   \(workers) workers s  ratio   peak RSS")
-            for count in members.sorted() {
-                try Self.prepareMembers(count, url: global.resolvedDatabaseURL, connection)
-                var floors: [Double] = []
-                var single: [(seconds: Double, rssMB: Double)] = []
-                var parallel: [(seconds: Double, rssMB: Double)] = []
-                for _ in 0..<2 {
-                    floors.append(try Self.floor(connection))
-                    single.append(try Self.product(jobsDir: jobsDir, url: global.resolvedDatabaseURL, workers: 1, connection))
-                    parallel.append(
-                        try Self.product(jobsDir: jobsDir, url: global.resolvedDatabaseURL, workers: workers, connection))
-                }
-                let floor = max(floors.min() ?? 0, 0.001)
-                let one = single.map(\.seconds).min() ?? 0
-                let many = parallel.map(\.seconds).min() ?? 0
-                let rss = (single + parallel).map(\.rssMB).max() ?? 0
-                print(
-                    String(
-                        format: "  %-10d  %7.2f   %10.2f  %5.2f   %10.2f  %5.2f   %6.1f MB", count, floor, one, one / floor,
-                        many, many / floor, rss))
-            }
-            if sweepCoupons > 0 {
-                try SweepBench.indexCost(jobsDir: jobsDir, url: global.resolvedDatabaseURL, connection)
-                try SweepBench.run(
-                    coupons: sweepCoupons, members: sweepMembers, jobsDir: jobsDir, url: global.resolvedDatabaseURL, connection)
-            }
-            try Self.merchantBenchmarks(
-                importRows: importRows, backfillRows: backfillRows, reportCoupons: reportCoupons, connection)
-            if bundleSubscribers > 0 { try benchBundles(jobsDir: jobsDir, connection) }
         }
 
         /// Bundles against their floor: the same 4 coupons per member written by an issue job, in
@@ -117,7 +151,7 @@ extension Couponbatch {
                 SELECT 'B' || m.id, m.id, 'bench-plan', '2026-11-23T09:00:00+08:00', 23, '2027-11-22' FROM members m
                 """)
             try connection.execute("VACUUM ANALYZE subscriptions")
-            for workerCount in Set([1, workers]).sorted() {
+            for workerCount in [1, 4] {  // one worker, and `run`'s default --workers
                 var issue: [Double] = []
                 var bundle: [(seconds: Double, rssMB: Double)] = []
                 for _ in 0..<2 {
@@ -192,7 +226,7 @@ extension Couponbatch {
             if present < count {
                 let arguments = ["seed", "members", "--count", "\(count)", "--seed", "42", "--as-of", "2026-11-01"]
                 let started = Date()
-                let usage = try ChildProcess.run(CommandLine.arguments[0], arguments)
+                let usage = try ChildProcess.run(CommandLine.arguments[0], arguments, databaseURL: url)
                 let seconds = Date().timeIntervalSince(started)
                 guard usage.status == 0 else { throw ConfigurationError("seeding failed with exit \(usage.status)") }
                 let written = Double(count - present)
@@ -251,7 +285,9 @@ enum ChildProcess {
         let maxRSSKilobytes: Int
     }
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> Usage {
+    /// `databaseURL` reaches the child through its environment, never its command line (ps shows that).
+    static func run(_ executable: String, _ arguments: [String], databaseURL: String? = nil) throws -> Usage {
+        if let databaseURL { setenv("DATABASE_URL", databaseURL, 1) }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0

@@ -135,10 +135,10 @@ enum SweepBench {
             // (run_chunks.committed_at is its transaction's start); the last one until the run ends.
             let longest = try connection.query(
                 """
-                SELECT max(extract(epoch FROM coalesce(lead(committed_at) OVER w, r.finished_at) - committed_at))::float8,
-                       count(*)::bigint
-                FROM run_chunks c JOIN job_runs r ON r.id = c.run_id
-                WINDOW w AS (ORDER BY committed_at)
+                SELECT max(seconds)::float8, count(*)::bigint FROM (
+                    SELECT extract(epoch FROM coalesce(lead(c.committed_at) OVER (ORDER BY c.committed_at), r.finished_at)
+                                   - c.committed_at) AS seconds
+                    FROM run_chunks c JOIN job_runs r ON r.id = c.run_id) AS chunk_times
                 """
             ).row(0)
             expireRuns.append((seconds, try longest.decodeIfPresent(0, as: Double.self) ?? 0, Int(try longest.decode(1, as: Int64.self))))

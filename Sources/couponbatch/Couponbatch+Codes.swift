@@ -36,7 +36,7 @@ extension Couponbatch {
                         let template = (try? row.decode("template_key", as: String.self)) ?? "?"
                         let member = (try? row.decode("member_id", as: Int64.self)) ?? 0
                         let status = (try? row.decode("status", as: String.self)) ?? "?"
-                        let expires = (try? row.decode("expires_at", as: Date.self)).map { $0.formatted(.iso8601) } ?? "?"
+                        let expires = (try? row.decode("expires_at", as: Date.self)).map { global.timeFormat.format($0, jobZone: nil) } ?? "?"
                         print("coupon \(couponID): template \(template), member \(member), \(status), expires \(expires)")
                     }
                 case .malformed(let reason):

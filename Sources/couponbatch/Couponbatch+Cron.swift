@@ -36,10 +36,13 @@ extension Couponbatch {
                 } catch {
                     throw ValidationError("bad cron expression: \(error.message)")
                 }
+                guard cron.canFire else {
+                    throw InputError("\(expression): never fires: no selected month has a selected day (e.g. 30 February)")
+                }
                 guard let zone = TimeZone(identifier: tz) else { return }
                 let start = from.flatMap(ISOInstant.parse) ?? Date()
                 for instant in cron.next(after: start, in: zone, count: count) {
-                    print(ISOInstant.format(instant, in: zone))
+                    print(LocalTimeFormat.format(instant, in: zone))
                 }
             }
         }

@@ -23,9 +23,10 @@ extension Couponbatch {
                 let connection = try? global.connect()
                 let latest = (try? connection.map(RunQueries.latestByJob)) ?? nil
                 let paused = (try? connection.map(RunQueries.pausedJobs)) ?? nil
+                let times = global.timeDisplay(deployment)
                 var table = TextTable(header: ["JOB", "KIND", "SCHEDULE", "ZONE", "NEXT DUE", "STATE", "LAST RUN"])
                 for job in deployment.jobs {
-                    let next = job.schedule?.next(after: Date(), in: job.timeZone).map { ISOInstant.format($0, in: job.timeZone) }
+                    let next = job.schedule?.next(after: Date(), in: job.timeZone)
                     let last = latest?[job.name]
                     let state = paused?.contains(job.name) == true ? "paused" : "active"
                     if json {
@@ -36,8 +37,8 @@ extension Couponbatch {
                     }
                     table.add([
                         job.name, job.kind.rawValue, job.schedule?.description ?? "manual", job.timeZone.identifier,
-                        next ?? "-", state,
-                        last.map { "\($0.id) \($0.status) (\(ISOInstant.format($0.slot, in: job.timeZone)))" } ?? "never",
+                        next.map { times.text($0, job: job.name) } ?? "-", state,
+                        last.map { "\($0.id) \($0.status) (\(times.text($0.slot, job: job.name)))" } ?? "never",
                     ])
                 }
                 if !json { print(deployment.jobs.isEmpty ? "no jobs in \(global.jobsDir)" : table.render()) }
@@ -49,7 +50,8 @@ extension Couponbatch {
                 let kind: String
                 let schedule: String?
                 let timezone: String
-                let next_due: String?
+                /// UTC ISO 8601, like every time in JSON.
+                let next_due: Date?
                 let paused: Bool
                 let last_run_id: Int64?
                 let last_run_status: String?
@@ -93,8 +95,9 @@ extension Couponbatch {
                     print("\(job) runs only by hand (manual_only: true)")
                     return
                 }
+                let times = global.timeDisplay(deployment)
                 for slot in schedule.next(after: Date(), in: definition.timeZone, count: count) {
-                    print(ISOInstant.format(slot, in: definition.timeZone))
+                    print(times.text(slot, job: job))
                 }
             }
         }

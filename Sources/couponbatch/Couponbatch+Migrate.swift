@@ -12,13 +12,14 @@ extension Couponbatch {
         @Option(
             name: .long,
             help: ArgumentHelp(
-                "Directory of NNNN_name.sql migrations. Default: COUPONBATCH_SQL_DIR, else ./sql.", valueName: "dir"))
+                "Directory of NNNN_name.sql migrations (development). Default: COUPONBATCH_SQL_DIR, else the "
+                    + "migrations built into this binary.", valueName: "dir"))
         var sqlDir: String?
 
         func run() throws {
             let logger = global.makeLogger()
-            let directory = sqlDir ?? ProcessInfo.processInfo.environment["COUPONBATCH_SQL_DIR"] ?? "sql"
-            let migrations = try Migration.load(directory: directory)
+            let directory = sqlDir ?? ProcessInfo.processInfo.environment["COUPONBATCH_SQL_DIR"]
+            let migrations = try directory.map(Migration.load) ?? Migration.embedded()
             let connection = try global.connect()
             let outcome = try Migrator(migrations: migrations, logger: logger).migrate(connection)
             if outcome.applied.isEmpty {

@@ -43,11 +43,12 @@ extension Couponbatch {
                     rows.forEach { RunOutput.printJSON($0) }
                     return
                 }
-                var table = TextTable(header: ["ID", "JOB", "KIND", "MEMBER", "COUPONS", "SINK", "STATUS", "ATT", "NEXT TRY / DELIVERED (UTC)", "LAST ERROR"])
+                let times = global.timeDisplay()
+                var table = TextTable(header: ["ID", "JOB", "KIND", "MEMBER", "COUPONS", "SINK", "STATUS", "ATT", "NEXT TRY / DELIVERED", "LAST ERROR"])
                 for row in rows {
                     table.add([
                         "\(row.id)", row.job, row.kind, "\(row.memberID)", "\(row.coupons)", row.sink, row.status, "\(row.attempts)",
-                        ISOInstant.format(row.deliveredAt ?? row.nextTryAt, in: .gmt), row.lastError ?? "",
+                        times.text(row.deliveredAt ?? row.nextTryAt, job: row.job), row.lastError ?? "",
                     ])
                 }
                 print(rows.isEmpty ? "no notifications" : table.render())

@@ -93,7 +93,7 @@ extension Couponbatch {
                     ISOInstant.parse(started)
                     ?? CalendarDay(started).map { definition.schedule.midnight(of: $0) } ?? Date()
                 for instant in definition.schedule.deliveries(startedAt: start, count: count) {
-                    print(ISOInstant.format(instant, in: zone))
+                    print(LocalTimeFormat.format(instant, in: zone))
                 }
             }
         }

@@ -99,11 +99,11 @@ extension Couponbatch {
             case "redeemed": line = "redeemed"
             case "replayed": line = "already recorded (request \(r.requestID) was redeemed before; nothing changed):"
             case "reversed": line = "reversed"
-            default: line = "already reversed at \(r.reversedAt.map { $0.formatted(.iso8601) } ?? "?") (nothing changed):"
+            default: line = "already reversed at \(r.reversedAt.map { global.timeFormat.format($0, jobZone: nil) } ?? "?") (nothing changed):"
             }
             line += " coupon \(r.couponID) (\(r.templateKey)) at \(r.store), order \(Money.yuan(r.amountFen)), "
             line += r.giftSKU.map { "gift \($0) (\(Money.yuan(r.discountFen)))" } ?? "discount \(Money.yuan(r.discountFen))"
-            line += ", \(r.at.formatted(.iso8601)), request \(r.requestID)"
+            line += ", \(global.timeFormat.format(r.at, jobZone: nil)), request \(r.requestID)"
             if let status { line += "; coupon now \(status)" + (usesLeft.map { ", \($0) uses left" } ?? "") }
             print(line)
         }

@@ -37,6 +37,7 @@ extension Couponbatch {
                         + (SpellingSuggestion.closest(to: job, among: deployment.jobs.map(\.name)).map { " (did you mean \"\($0)\"?)" } ?? ""))
             }
             let slot = at.flatMap(ISOInstant.parse) ?? Date()
+            let times = global.timeDisplay(deployment)
             let stop = StopSignal()
             let signals = SignalTrap(stop: stop)
             defer { signals.cancel() }
@@ -44,22 +45,22 @@ extension Couponbatch {
             let engine = runner.makeRunner(global: global, logger: logger, stop: stop, progress: progress.handler)
             if dryRun {
                 let report = try engine.dryRun(definition, slot: slot, deployment: deployment)
-                RunOutput.printDryRun(report, job: definition, slot: slot, json: json)
+                RunOutput.printDryRun(report, job: definition, slot: slot, times: times, json: json)
                 return
             }
             switch try engine.runManually(definition, slot: slot, deployment: deployment) {
             case .ran(let report):
                 progress.finish()
-                RunOutput.printReports([report], json: json)
+                RunOutput.printReports([report], times: times, json: json)
                 let ended = report.outcome == .succeeded || report.outcome == .failed || report.outcome == .retrying
                 if !json, ended, let summary = try? RunQueries.summary(id: report.runID, try global.connect()) {
-                    RunOutput.printSummary(summary, json: false)
+                    RunOutput.printSummary(summary, times: times, json: false)
                 }
                 if report.outcome == .failed || report.outcome == .retrying { throw ExitCode(1) }
                 if report.outcome == .released || report.outcome == .leaseLost { throw ExitCode(75) }
             case .existing(let summary):
                 if !json { print("run \(summary.id) of \(summary.job) at this slot already exists; its result:") }
-                RunOutput.printSummary(summary, json: json)
+                RunOutput.printSummary(summary, times: times, json: json)
                 if summary.status == "failed" { throw ExitCode(1) }
                 if summary.status == "running" || summary.status == "pending" { throw ExitCode(75) }
             }

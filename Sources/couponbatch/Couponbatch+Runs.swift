@@ -40,10 +40,11 @@ extension Couponbatch {
                     runs.forEach { RunOutput.printJSON($0) }
                     return
                 }
-                var table = TextTable(header: ["ID", "JOB", "SLOT (UTC)", "TRIGGER", "STATUS", "ATT", "CHUNKS", "SECONDS", "COUNTS / ERROR"])
+                let times = global.timeDisplay()
+                var table = TextTable(header: ["ID", "JOB", "SLOT", "TRIGGER", "STATUS", "ATT", "CHUNKS", "SECONDS", "COUNTS / ERROR"])
                 for run in runs {
                     table.add([
-                        "\(run.id)", run.job, ISOInstant.format(run.slot, in: .gmt), run.trigger, run.status, "\(run.attempt)",
+                        "\(run.id)", run.job, times.text(run.slot, job: run.job), run.trigger, run.status, "\(run.attempt)",
                         "\(run.chunksDone)/\(run.chunksTotal.map(String.init) ?? "-")",
                         run.seconds.map { String(format: "%.2f", $0) } ?? "-",
                         run.error ?? RunOutput.countsText(run.counts),
@@ -66,7 +67,8 @@ extension Couponbatch {
 
             func run() throws {
                 _ = global.makeLogger()
-                RunOutput.printSummary(try RunQueries.summary(id: id, try global.connect()), json: json)
+                RunOutput.printSummary(
+                    try RunQueries.summary(id: id, try global.connect()), times: global.timeDisplay(), json: json)
             }
         }
     }

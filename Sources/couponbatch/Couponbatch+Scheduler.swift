@@ -1,6 +1,7 @@
 import ArgumentParser
 import CouponKit
 import Foundation
+import Postgres
 import Synchronization
 
 extension Couponbatch {
@@ -22,6 +23,18 @@ extension Couponbatch {
         @Option(help: "Seconds between checks for lapsed leases and changed job files while nothing is due.")
         var pollSeconds: Double = 5
 
+        @Option(
+            help: ArgumentHelp(
+                "Serve /metrics, /healthz, /readyz and the read-only web console on this port (0: any free port).",
+                valueName: "port"))
+        var httpPort: UInt16?
+
+        @Option(
+            help: ArgumentHelp(
+                "Address to bind the HTTP port to; beyond loopback COUPONBATCH_HTTP_TOKEN must be set.",
+                valueName: "ipv4"))
+        var httpHost: String = "127.0.0.1"
+
         @Option(help: ArgumentHelp("Drive the clock: start at this ISO 8601 instant (testing).", visibility: .hidden))
         var startAt: String?
 
@@ -36,6 +49,12 @@ extension Couponbatch {
         func run() throws {
             let logger = global.makeLogger()
             let initial = try global.loadDeployment()
+            MetricsBackend.bootstrap()
+            if let httpPort {
+                let address = try httpServer(port: httpPort).start(logger: logger)
+                // Written unbuffered: a supervisor or test reads the address while the daemon runs.
+                FileHandle.standardOutput.write(Data("http: /metrics /healthz /readyz and the console at \(address)/\n".utf8))
+            }
             let stop = StopSignal()
             let signals = SignalTrap(stop: stop)
             defer { signals.cancel() }
@@ -45,6 +64,7 @@ extension Couponbatch {
                 runner: engine, clock: RunnerClock(origin: startAt.flatMap(ISOInstant.parse), scale: timeScale),
                 reload: { try watcher.reloadIfChanged() }, pollSeconds: pollSeconds,
                 graceSeconds: graceSeconds, logger: logger)
+            let times = global.timeDisplay(initial)
             // Notifications go out beside the runs: retries, quiet hours ending, sinks coming back.
             let delivering = DispatchSemaphore(value: 0)
             let sinks = SinkSnapshot(initial.sinks)
@@ -56,11 +76,26 @@ extension Couponbatch {
                 delivering.signal()
             }
             try loop.run(initial: initial) { report in
-                RunOutput.printReports([report])
+                RunOutput.printReports([report], times: times)
             }
             stop.request()
             stop.poke()
             delivering.wait()
+        }
+
+        /// The HTTP side; refuses to serve beyond loopback without a token.
+        func httpServer(port: UInt16) throws -> OpsServer {
+            let token = ProcessInfo.processInfo.environment["COUPONBATCH_HTTP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+            if !OpsServer.isLoopback(httpHost) && token == nil {
+                throw ConfigurationError(
+                    "--http-host \(httpHost) is beyond loopback: set COUPONBATCH_HTTP_TOKEN so the console and "
+                        + "/metrics require a bearer token")
+            }
+            let url = global.resolvedDatabaseURL
+            let connect: @Sendable () throws -> Connection = { try Connection.connect(url: url) }
+            return OpsServer(
+                host: httpHost, port: port, token: token, connect: connect,
+                console: ConsolePages(connect: connect, jobsDir: global.jobsDir, timeFormat: global.timeFormat))
         }
     }
 }

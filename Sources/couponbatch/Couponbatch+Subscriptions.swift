@@ -95,8 +95,8 @@ extension Couponbatch {
                     let zone = deployment.plans[row.plan]?.schedule.timeZone ?? .gmt
                     table.add([
                         "\(row.id)", row.externalID, "\(row.memberID)", row.plan, row.status,
-                        ISOInstant.format(row.startedAt, in: zone), row.paidThrough.description, "\(row.settledPeriod)",
-                        row.nextDueAt.map { ISOInstant.format($0, in: zone) } ?? "-",
+                        LocalTimeFormat.format(row.startedAt, in: zone), row.paidThrough.description, "\(row.settledPeriod)",
+                        row.nextDueAt.map { LocalTimeFormat.format($0, in: zone) } ?? "-",
                     ])
                 }
                 print(rows.isEmpty ? "no subscriptions" : table.render())
@@ -134,7 +134,7 @@ extension Couponbatch {
                     return
                 }
                 let zone = deployment.plans[subscription.plan]?.schedule.timeZone ?? .gmt
-                func time(_ date: Date?) -> String { date.map { ISOInstant.format($0, in: zone) } ?? "-" }
+                func time(_ date: Date?) -> String { date.map { LocalTimeFormat.format($0, in: zone) } ?? "-" }
                 print("subscription \(subscription.id) (\(subscription.externalID)): member \(subscription.memberID), plan \(subscription.plan)")
                 print("  status        \(subscription.status)")
                 print("  started       \(time(subscription.startedAt)) (anniversary day \(subscription.anchorDay))")
@@ -232,7 +232,7 @@ extension Couponbatch {
             let zone = plans[summary.plan]?.schedule.timeZone ?? .gmt
             print(
                 "subscription \(summary.id): \(summary.status), paid through \(summary.paidThrough), next due "
-                    + (summary.nextDueAt.map { ISOInstant.format($0, in: zone) } ?? "-"))
+                    + (summary.nextDueAt.map { LocalTimeFormat.format($0, in: zone) } ?? "-"))
         }
     }
 }

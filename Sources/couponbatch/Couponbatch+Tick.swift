@@ -14,17 +14,27 @@ extension Couponbatch {
         @Option(help: "Pretend it is this ISO 8601 instant (tests and operators drive time with it).")
         var now: String?
 
+        @Option(
+            help: ArgumentHelp(
+                "After the tick, write this run's metrics here in node-exporter's textfile format (NAME.prom).",
+                valueName: "file"))
+        var metricsTextfile: String?
+
         func validate() throws { try ISOInstant.validate(now, option: "--now") }
 
         func run() throws {
             let logger = global.makeLogger()
             let deployment = try global.loadDeployment()
+            if metricsTextfile != nil { MetricsBackend.bootstrap() }
             let stop = StopSignal()
             let signals = SignalTrap(stop: stop)
             defer { signals.cancel() }
             let engine = runner.makeRunner(global: global, logger: logger, stop: stop)
             let reports = try engine.tick(deployment, now: now.flatMap(ISOInstant.parse) ?? Date())
-            RunOutput.printReports(reports)
+            RunOutput.printReports(reports, times: global.timeDisplay(deployment))
+            if let metricsTextfile {
+                try MetricsBackend.writeTextfile(metricsTextfile, refreshingWith: try? global.connect())
+            }
             if reports.contains(where: { $0.outcome == .failed || $0.outcome == .retrying }) { throw ExitCode(1) }
         }
     }

@@ -6,8 +6,16 @@ import Postgres
 
 /// Options every command takes (DESIGN.md's CLI contract).
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Directory of job, template and plan files.", valueName: "dir"))
-    var jobsDir: String = "jobs"
+    @Option(
+        name: .customLong("jobs-dir"),
+        help: ArgumentHelp(
+            "Directory of job, template and plan files. Default: COUPONBATCH_JOBS_DIR, else ./jobs.", valueName: "dir"))
+    var jobsDirOption: String?
+
+    @Option(
+        name: .customLong("tz"),
+        help: ArgumentHelp("Show times in this IANA zone instead of each job's own zone.", valueName: "zone"))
+    var displayZone: String?
 
     @Option(
         name: .long,
@@ -21,6 +29,24 @@ struct GlobalOptions: ParsableArguments {
 
     @Flag(name: .shortAndLong, help: "Log debug detail.")
     var verbose = false
+
+    /// --jobs-dir, else COUPONBATCH_JOBS_DIR, else ./jobs.
+    var jobsDir: String {
+        if let jobsDirOption, !jobsDirOption.isEmpty { return jobsDirOption }
+        if let env = ProcessInfo.processInfo.environment["COUPONBATCH_JOBS_DIR"], !env.isEmpty { return env }
+        return "jobs"
+    }
+
+    func validate() throws {
+        if let displayZone, TimeZone(identifier: displayZone) == nil {
+            throw ValidationError("--tz: unknown time zone \"\(displayZone)\" (an IANA name like Asia/Shanghai)")
+        }
+    }
+
+    /// How this command shows times: --tz if given, else each job's zone.
+    var timeFormat: LocalTimeFormat {
+        LocalTimeFormat(override: displayZone.flatMap(TimeZone.init(identifier:)))
+    }
 
     /// The URL to connect with; nil lets libpq read PG* variables.
     var resolvedDatabaseURL: String? {

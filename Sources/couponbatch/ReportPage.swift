@@ -21,7 +21,7 @@ enum ReportPage {
             <title>Coupon report \(r.from) to \(r.to)</title>
             <style>\(css)</style></head><body>
             <header><h1>Coupon report</h1>
-            <p class="sub">\(r.from) to \(r.to) · days in \(HTML.escape(r.timezone)) · generated \(ISOInstant.format(r.generatedAt, in: zone))</p></header>
+            <p class="sub">\(r.from) to \(r.to) · days in \(HTML.escape(r.timezone)) · generated \(LocalTimeFormat.format(r.generatedAt, in: zone))</p></header>
             """
         page += tiles(r)
         page += alerts(r)
@@ -68,7 +68,7 @@ enum ReportPage {
             page += tableSection("By \(r.by.rawValue)", ReportText.grid(r))
         }
         page += "<footer>couponbatch report · coupon figures count coupons issued in the period; liability as of "
-            + "\(ISOInstant.format(r.liability.asOf, in: zone))</footer></body></html>\n"
+            + "\(LocalTimeFormat.format(r.liability.asOf, in: zone))</footer></body></html>\n"
         return page
     }
 

@@ -13,7 +13,7 @@ enum ReportText {
         out += "uses \(s.redemptions), \(s.crossStore) outside the member's home store; discount \(Money.yuan(s.discountFen)) "
         out += "on orders of \(Money.yuan(s.orderValueFen))\n"
         let l = r.liability
-        out += "liability as of \(ISOInstant.format(l.asOf, in: TimeZone(identifier: r.timezone) ?? .gmt)): "
+        out += "liability as of \(LocalTimeFormat.format(l.asOf, in: TimeZone(identifier: r.timezone) ?? .gmt)): "
         out += "\(l.activeCoupons) active coupons, outstanding face value \(Money.yuan(l.outstandingFaceValueFen)), "
         out += "reserve \(Format.number(l.reservePercent))% = \(Money.yuan(l.reserveFen))\n\n"
         out += grid(r).render() + "\n"

@@ -53,16 +53,4 @@ enum ISOInstant {
             throw ValidationError("\(option) must be an ISO 8601 instant like 2026-11-23T09:00:00+08:00")
         }
     }
-
-    /// `2026-11-23T09:00:00+08:00`: local time in `zone` with its offset.
-    static func format(_ date: Date, in zone: TimeZone) -> String {
-        let offset = zone.secondsFromGMT(for: date)
-        let sign = offset < 0 ? "-" : "+"
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = zone
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d%@%02d:%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0,
-            c.minute ?? 0, c.second ?? 0, sign, abs(offset) / 3600, (abs(offset) % 3600) / 60)
-    }
 }

@@ -139,21 +139,3 @@ enum SVGCharts {
         value >= 10_000 ? String(format: "%.0fk", value / 1000) : String(format: "%.0f", value)
     }
 }
-
-enum HTML {
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.count)
-        for ch in text {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(ch)
-            }
-        }
-        return out
-    }
-}

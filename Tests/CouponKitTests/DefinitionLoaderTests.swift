@@ -16,7 +16,7 @@ struct DefinitionLoaderTests {
         #expect(
             fixture.validateErrors(["broken.yaml"]) == [
                 "jobs/broken.yaml:1:1: schedule: required field is missing (or set manual_only: true)",
-                "jobs/broken.yaml:2:7: kind: unknown kind \"???\" (expected one of issue, noop, remind, expire, bundle)",
+                "jobs/broken.yaml:2:7: kind: unknown kind \"???\" (expected one of issue, noop, remind, expire, bundle, prune)",
             ])
     }
 

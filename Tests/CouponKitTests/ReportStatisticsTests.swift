@@ -31,3 +31,21 @@ struct ReportStatisticsTests {
         #expect(ReportStatistics.change(from: 4, to: 1) == -0.75)
     }
 }
+
+/// Percentiles from a histogram of minutes agree with `percentile_cont` over the values.
+struct MinuteHistogramTests {
+    @Test func percentilesInterpolateAsPercentileCont() throws {
+        var histogram = MinuteHistogram()
+        for minutes: Int64 in [1440, 1440, 1440, 2880, 4320] { histogram.add(minutes, count: 1) }
+        #expect(histogram.percentile(0.5) == 1440)
+        #expect(try abs(#require(histogram.percentile(0.9)) - 3744) < 1e-9)
+        var even = MinuteHistogram()
+        even.add(1, count: 1)
+        even.add(2, count: 1)
+        even.add(3, count: 2)
+        #expect(even.percentile(0.5) == 2.5)
+        #expect(even.percentile(1) == 3)
+        #expect(even.percentile(0) == 1)
+        #expect(MinuteHistogram().percentile(0.5) == nil)
+    }
+}

@@ -120,4 +120,45 @@ import Testing
         #expect(try Self.servedMembers(fixture, run: runA.id) == Array(stride(from: 1, through: servedA, by: 1)))
         #expect(try Self.servedMembers(fixture, run: runB.id) == Array(stride(from: 1, through: servedB, by: 1)))
     }
+    /// Stock below demand is allotted to chunks when the run is planned: many chunks on several
+    /// workers still serve exactly the lowest ids, and what was set aside and not issued returns.
+    @Test func allottedStockServesTheLowestIdsAcrossParallelChunks() throws {
+        let fixture = try IssueFixture(
+            templates: "templates:\n  - {key: s, type: cash, off_fen: 500, validity: {days: 3}, stock: 951, per_member: 1}",
+            jobs: [issueJob("many", chunkSize: 100, "coupons:\n  - {template: s}")])
+        try fixture.addMembers(1...2000)
+        // Members 1–10 already had theirs: not eligible, so the stock reaches up to member 960.
+        let early = try fixture.run("many", at: "2026-11-01T02:00:00Z")
+        #expect(early.status == 0, "\(early.stderr)")
+        #expect(try fixture.int("DELETE FROM coupons WHERE member_id > 10 RETURNING 1") >= 0)
+        _ = try fixture.ints("UPDATE template_stock SET issued = 10 RETURNING issued")
+        let result = try fixture.run("many", ["--workers", "4"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let run = try #require(try fixture.runRecord("many"))
+        #expect(try Self.servedMembers(fixture, run: run.id) == Array(11...951))
+        #expect(run.counts["stock_exhausted"] == 1049)  // 1990 eligible, 941 served
+        #expect(try fixture.rows("SELECT stock, issued FROM template_stock").first == ["stock": "951", "issued": "951"])
+        #expect(try fixture.int("SELECT count(*) FROM issue_stock_reservations") == 0)
+    }
+
+    /// A run that ended without finishing (here: one whose row is gone) held stock aside; the
+    /// next run planning the same template returns it first.
+    @Test func stockHeldByARunThatEndedIsReturnedWhenTheNextRunPlans() throws {
+        let fixture = try IssueFixture(
+            templates: "templates:\n  - {key: s, type: cash, off_fen: 500, validity: {days: 3}, stock: 300}",
+            jobs: [issueJob("weekly", "coupons:\n  - {template: s}")])
+        try fixture.addMembers(1...200)
+        _ = try fixture.ints(
+            """
+            WITH held AS (INSERT INTO issue_stock_reservations (run_id, template_key, reserved) VALUES (424242, 's', 250)
+                          RETURNING reserved)
+            INSERT INTO template_stock (key, stock, issued) SELECT 's', 300, reserved FROM held
+            ON CONFLICT (key) DO UPDATE SET issued = EXCLUDED.issued RETURNING issued
+            """)
+        let result = try fixture.run("weekly")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try fixture.int("SELECT count(*) FROM coupons") == 200)
+        #expect(try fixture.rows("SELECT stock, issued FROM template_stock").first == ["stock": "300", "issued": "200"])
+        #expect(try fixture.int("SELECT count(*) FROM issue_stock_reservations") == 0)
+    }
 }

@@ -117,6 +117,46 @@ import Testing
             ])
     }
 
+    /// Versions are for what a coupon is, not for how many are given.
+    @Test func changingOnlyStockOrPerMemberMakesNoNewVersion() throws {
+        let fixture = try IssueFixture(
+            templates: Self.original, jobs: [issueJob("vip", "coupons:\n  - {template: vip}")])
+        try fixture.addMembers(1...10)
+        #expect(try fixture.run("vip", at: "2026-11-01T01:00:00Z").status == 0)
+        try fixture.writeTemplates(Self.original.replacingOccurrences(of: "stock: 1000", with: "stock: 5000, per_member: 3"))
+        let second = try fixture.run("vip", at: "2026-11-08T01:00:00Z")
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(try fixture.ints("SELECT version FROM coupon_templates") == [1])
+        #expect(try fixture.ints("SELECT DISTINCT template_version FROM coupons") == [1])
+        // The new limits apply all the same: stock follows the file and the cap counts the first
+        // run's coupons, issued while the template had none.
+        #expect(try fixture.rows("SELECT stock, issued FROM template_stock").first == ["stock": "5000", "issued": "20"])
+        try fixture.writeTemplates(Self.original.replacingOccurrences(of: "stock: 1000", with: "stock: 5000, per_member: 2"))
+        #expect(try fixture.run("vip", at: "2026-11-15T01:00:00Z").status == 0)
+        #expect(try fixture.int("SELECT count(*) FROM coupons") == 20)
+        // What a coupon is did change: a new version.
+        try fixture.writeTemplates(Self.edited)
+        #expect(try fixture.run("vip", at: "2026-11-22T01:00:00Z").status == 0)
+        #expect(try fixture.ints("SELECT version FROM coupon_templates ORDER BY 1") == [1, 2])
+        #expect(try fixture.rows("SELECT spec ? 'stock' AS has_stock FROM coupon_templates WHERE version = 2").first == ["has_stock": "f"])
+    }
+
+    /// Versions recorded before stock and per_member left the fingerprint are found again.
+    @Test func aVersionRecordedWithStockInItsFingerprintIsReused() throws {
+        let fixture = try IssueFixture(
+            templates: Self.original, jobs: [issueJob("vip", "coupons:\n  - {template: vip}")])
+        try fixture.addMembers(1...10)
+        #expect(try fixture.run("vip", at: "2026-11-01T01:00:00Z").status == 0)
+        // As an older release stored it: the full file form, under another fingerprint.
+        #expect(
+            try fixture.ints(
+                "UPDATE coupon_templates SET fingerprint = 'legacy', spec = spec || '{\"stock\": 1000}'::jsonb RETURNING version")
+                == [1])
+        #expect(try fixture.run("vip", at: "2026-11-08T01:00:00Z").status == 0)
+        #expect(try fixture.ints("SELECT version FROM coupon_templates") == [1])
+        #expect(try fixture.int("SELECT count(*) FROM coupons WHERE template_version = 1") == 20)
+    }
+
     @Test func editingBackToAnEarlierDefinitionReusesItsVersion() throws {
         let fixture = try IssueFixture(
             templates: Self.original, jobs: [issueJob("vip", "coupons:\n  - {template: vip}")])

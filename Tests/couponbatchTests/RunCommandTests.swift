@@ -32,7 +32,7 @@ struct RunCommandTests {
         let first = try fixture.run(["run", "ok", "--at", "2026-01-05T00:00:00Z"])
         #expect(first.status == 0, "\(first.transcript)")
         #expect(
-            first.stdout.hasPrefix("run 1 ok slot 2026-01-05T00:00:00+00:00 attempt 1: succeeded"), "\(first.stdout)")
+            first.stdout.hasPrefix("run 1 ok slot 2026-01-05T08:00:00+08:00 attempt 1: succeeded"), "\(first.stdout)")
         let second = try fixture.run(["run", "ok", "--at", "2026-01-05T08:00:00+08:00"])
         #expect(second.status == 0, "\(second.transcript)")
         #expect(second.stdout.hasPrefix("run 1 of ok at this slot already exists; its result:\n"), "\(second.stdout)")
@@ -150,13 +150,19 @@ struct RunCommandTests {
         let show = try fixture.run(["runs", "show", "1"])
         #expect(show.status == 0, "\(show.transcript)")
         for line in [
-            "job       bad", "slot      2026-01-05T00:00:00+00:00", "trigger   manual", "status    failed",
+            "job       bad", "slot      2026-01-05T08:00:00+08:00", "trigger   manual", "status    failed",
             "attempt   1", "failures  1", "chunks    0/1",
             "error     chunk 0: the job is configured to fail (fail: true)",
         ] {
             #expect(show.stdout.contains(line + "\n"), "\(line) in \(show.stdout)")
         }
+        // People see the job's zone (Asia/Shanghai by default) unless --tz names another; JSON stays UTC.
+        let inUTC = try fixture.run(["runs", "show", "1", "--tz", "UTC"])
+        #expect(inUTC.stdout.contains("slot      2026-01-05T00:00:00+00:00\n"), "\(inUTC.stdout)")
+        let inNewYork = try fixture.run(["runs", "--tz", "America/New_York"])
+        #expect(inNewYork.stdout.contains("2026-01-04T19:00:00-05:00"), "\(inNewYork.stdout)")
         let json = try fixture.run(["runs", "show", "1", "--json"])
+        #expect(json.stdout.contains(#""slot":"2026-01-05T00:00:00Z""#), "\(json.stdout)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect(object["id"] as? Int == 1)
         #expect(object["status"] as? String == "failed")
@@ -239,5 +245,14 @@ struct RunCommandTests {
         let tick = try fixture.run(["tick", "--now", "2026-01-05T00:00:00Z"])
         #expect(tick.status == 78)
         #expect(tick.stderr.contains("\(file):3:11: schedule:"))
+    }
+
+    @Test func cronNextSaysSoAndExits65WhenAnExpressionNeverFires() throws {
+        let never = try Couponbatch.run(["cron", "next", "0 0 30 2 *"])
+        #expect(never.status == 65, "\(never.transcript)")
+        #expect(never.stdout.isEmpty)
+        #expect(never.stderr.contains("never fires"))
+        let leap = try Couponbatch.run(["cron", "next", "0 0 29 2 *", "--from", "2026-01-01T00:00:00Z", "--count", "1"])
+        #expect(leap.stdout == "2028-02-29T00:00:00+08:00\n", "\(leap.transcript)")
     }
 }

@@ -24,6 +24,9 @@ public struct CronExpression: Sendable, Equatable, Hashable, CustomStringConvert
     /// The source text as given (trimmed).
     public var description: String { source }
 
+    /// False when no selected month has a selected day (`0 0 30 2 *`): the expression never fires.
+    public var canFire: Bool { matcher.isSatisfiable }
+
     /// True when the hour field is restricted (does not start with "*"). Decides DST behaviour:
     /// such a job fires once per matching wall-clock time (first occurrence of a repeated time;
     /// a skipped time fires when the gap ends). Otherwise the job fires at every real instant

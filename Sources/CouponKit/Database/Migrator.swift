@@ -23,26 +23,41 @@ public struct Migration: Sendable, Equatable {
         SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
-    /// Reads `NNNN_name.sql` files of a directory, in version order.
+    /// The migrations compiled into this build (sql/*.sql at build time), in version order: the
+    /// binary migrates from any directory.
+    public static func embedded() throws(ConfigurationError) -> [Migration] {
+        try parse(embeddedFiles, origin: "(built in)")
+    }
+
+    /// Reads `NNNN_name.sql` files of a directory, in version order (`--sql-dir`, for development).
     public static func load(directory: String) throws(ConfigurationError) -> [Migration] {
-        let files: [String]
+        let names: [String]
         do {
-            files = try FileManager.default.contentsOfDirectory(atPath: directory)
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
         } catch {
             throw ConfigurationError("cannot read migrations directory \(directory): \(error.localizedDescription)")
         }
+        var files: [(fileName: String, sql: String)] = []
+        for file in names.sorted() where file.hasSuffix(".sql") {
+            guard let data = FileManager.default.contents(atPath: "\(directory)/\(file)") else {
+                throw ConfigurationError("\(directory)/\(file): cannot read the file")
+            }
+            files.append((file, String(decoding: data, as: UTF8.self)))
+        }
+        return try parse(files, origin: directory)
+    }
+
+    static func parse(_ files: [(fileName: String, sql: String)], origin directory: String) throws(ConfigurationError)
+        -> [Migration]
+    {
         var migrations: [Migration] = []
-        for file in files where file.hasSuffix(".sql") {
+        for (file, sql) in files {
             let stem = file.dropLast(4)
             guard let underscore = stem.firstIndex(of: "_"), let version = Int(stem[..<underscore]) else {
                 throw ConfigurationError("\(directory)/\(file): migration files are named NNNN_name.sql")
             }
-            guard let data = FileManager.default.contents(atPath: "\(directory)/\(file)") else {
-                throw ConfigurationError("\(directory)/\(file): cannot read the file")
-            }
             let migration = Migration(
-                version: version, name: String(stem[stem.index(after: underscore)...]),
-                sql: String(decoding: data, as: UTF8.self), fileName: file)
+                version: version, name: String(stem[stem.index(after: underscore)...]), sql: sql, fileName: file)
             if let twin = migrations.first(where: { $0.version == version }) {
                 throw ConfigurationError("\(directory)/\(file): version \(version) is also used by \(twin.name)")
             }

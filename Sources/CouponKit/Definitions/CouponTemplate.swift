@@ -2,9 +2,10 @@ import Foundation
 
 /// What a coupon is: its value, validity, limits and where it can be redeemed.
 ///
-/// Loaded from `templates.yaml`. `fingerprint` changes whenever anything in the template does,
-/// so the engine can give an edited template a new version while issued coupons keep theirs; the
-/// `Encodable` form is the spec the engine stores (snake_case, like the file).
+/// Loaded from `templates.yaml`. `fingerprint` changes whenever what a coupon is changes, so the
+/// engine can give an edited template a new version while issued coupons keep theirs; `stock` and
+/// `per_member` say how many are given, not what a coupon is, so changing them makes no new
+/// version. The `Encodable` form is the file's (snake_case); `versionedSpec` is what a version stores.
 public struct CouponTemplate: Sendable, Equatable, Encodable {
     public let key: String
     /// Display name, e.g. "满2000减300".
@@ -62,12 +63,22 @@ public struct CouponTemplate: Sendable, Equatable, Encodable {
     /// See `CouponValue.faceValueFen`.
     public var faceValueFen: Int64 { kind.faceValueFen }
 
-    /// FNV-1a 64 over the canonical JSON. Encoding cannot fail here: the template holds only
-    /// strings, integers and booleans; should it ever, the empty input still hashes stably.
-    static func fingerprint(of template: CouponTemplate) -> String {
+    /// Set in an encoder's `userInfo` to leave out the fields that make no new version.
+    static let versionedOnlyKey = CodingUserInfoKey(rawValue: "couponbatch.versionedOnly")!
+
+    /// The canonical JSON (sorted keys) of what a coupon of this template is: everything but
+    /// `stock` and `per_member`. A version stores it; its hash is the fingerprint.
+    public func versionedSpec() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let bytes = (try? encoder.encode(template)) ?? Data()
+        encoder.userInfo[Self.versionedOnlyKey] = true
+        return try encoder.encode(self)
+    }
+
+    /// FNV-1a 64 over `versionedSpec`. Encoding cannot fail here: the template holds only
+    /// strings, integers and booleans; should it ever, the empty input still hashes stably.
+    static func fingerprint(of template: CouponTemplate) -> String {
+        let bytes = (try? template.versionedSpec()) ?? Data()
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in bytes {
             hash ^= UInt64(byte)
@@ -133,8 +144,10 @@ public struct CouponTemplate: Sendable, Equatable, Encodable {
         }
         try container.encode(startDelayDays, forKey: .startDelayDays)
         try container.encode(timeZone.identifier, forKey: .timezone)
-        try container.encodeIfPresent(stock, forKey: .stock)
-        try container.encodeIfPresent(perMemberLimit, forKey: .perMember)
+        if encoder.userInfo[Self.versionedOnlyKey] as? Bool != true {
+            try container.encodeIfPresent(stock, forKey: .stock)
+            try container.encodeIfPresent(perMemberLimit, forKey: .perMember)
+        }
         try container.encodeIfPresent(reissueAfterDays, forKey: .reissueAfterDays)
         try container.encode(stores, forKey: .stores)
         try container.encode(transferable, forKey: .transferable)

@@ -1,11 +1,11 @@
 /// Reads the durations of definition files: `90s`, `15m`, `1h`, `2d`, `1h30m`.
-enum DefinitionDuration {
+public enum DefinitionDuration {
     /// A year: longer is surely a typo, and keeps second counts far from overflow.
     static let maximumSeconds = 366 * 86_400
 
     /// Seconds, or nil when `text` is not a duration. Units are d, h, m and s, each at most once and
     /// in that order; a bare number is seconds.
-    static func seconds(from text: String) -> Int? {
+    public static func seconds(from text: String) -> Int? {
         let units: [(Character, Int)] = [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)]
         var remaining = Substring(text)
         if !remaining.isEmpty, remaining.allSatisfy({ $0.isASCII && $0.isNumber }) {

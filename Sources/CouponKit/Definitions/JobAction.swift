@@ -5,6 +5,7 @@ public enum JobAction: Sendable, Equatable {
     case remind(RemindAction)
     case expire(ExpireAction)
     case bundle(BundleAction)
+    case prune(PruneAction)
 
     public var kind: JobKind {
         switch self {
@@ -13,6 +14,7 @@ public enum JobAction: Sendable, Equatable {
         case .remind: return .remind
         case .expire: return .expire
         case .bundle: return .bundle
+        case .prune: return .prune
         }
     }
 }

@@ -1,5 +1,7 @@
 /// Reads one job file into a `JobDefinition`.
 enum JobDefinitionParser {
+    /// Said of a schedule with no month holding any of its days (`0 0 30 2 *`).
+    static let neverFires = "this schedule never fires: no selected month has a selected day (e.g. 30 February)"
     static let commonFields = [
         "name", "description", "kind", "schedule", "manual_only", "timezone", "concurrency", "catch_up",
         "starting_deadline", "max_catch_up", "retry", "timeout",
@@ -11,6 +13,7 @@ enum JobDefinitionParser {
         .remind: SweepActionParser.remindFields,
         .expire: SweepActionParser.expireFields,
         .bundle: ["plans", "chunk_size"],
+        .prune: ["older_than", "batch_size"],
     ]
 
     struct Outcome {
@@ -61,7 +64,12 @@ enum JobDefinitionParser {
                 scheduleReader.report("a manual_only job has no schedule; remove one of them")
             } else if let text = scheduleReader.string() {
                 do {
-                    schedule = try CronExpression(text)
+                    let parsed = try CronExpression(text)
+                    if parsed.canFire {
+                        schedule = parsed
+                    } else {
+                        scheduleReader.report(Self.neverFires)
+                    }
                 } catch {
                     scheduleReader.report(error.message)
                 }
@@ -99,6 +107,11 @@ enum JobDefinitionParser {
             action = SweepActionParser.readExpire(mapping, catalog: catalog, sinks: sinks).map { .expire($0) }
         case .bundle:
             action = readBundle(mapping, plans: plans).map { .bundle($0) }
+        case .prune:
+            action = .prune(
+                PruneAction(
+                    olderThanSeconds: mapping.value("older_than")?.durationSeconds() ?? PruneAction.defaultOlderThanSeconds,
+                    batchSize: mapping.value("batch_size")?.int(in: 1...100_000) ?? PruneAction.defaultBatchSize))
         default:
             action = nil
         }

@@ -10,9 +10,11 @@ public enum JobKind: String, Sendable, CaseIterable {
     case expire
     /// Delivers the due periods of subscription bundles.
     case bundle
+    /// Retention: prunes old finished runs' checkpoints and unused segment snapshots.
+    case prune
 
     /// Whether job files of this kind load; the others are refused with "not supported yet".
     public var isSupported: Bool {
-        self == .issue || self == .noop || self == .remind || self == .expire || self == .bundle
+        self == .issue || self == .noop || self == .remind || self == .expire || self == .bundle || self == .prune
     }
 }

@@ -109,8 +109,8 @@ public struct MemberImport: Sendable {
 
         func decode(_ f: [String]) throws(CSVFieldError) -> Member {
             let id = try CSVField.integer(f[0], "id", in: 1...Int64.max)
-            let tierText = f[1].trimmingCharacters(in: .whitespaces).lowercased()
-            let tier = tierText.isEmpty ? "standard" : tierText
+            let tierText = CSVField.trimmed(f[1])
+            let tier = tierText.isEmpty ? "standard" : (MemberImport.tiers.contains(tierText) ? tierText : tierText.lowercased())
             guard MemberImport.tiers.contains(tier) else {
                 let hint = SpellingSuggestion.closest(to: tier, among: MemberImport.tiers).map { " (did you mean \"\($0)\"?)" } ?? ""
                 throw CSVFieldError("tier", "unknown tier \"\(tierText)\"\(hint); tiers are \(MemberImport.tiers.joined(separator: ", "))")
@@ -121,7 +121,7 @@ public struct MemberImport: Sendable {
                 if !tags.contains(text) { tags.append(text) }
             }
             let registeredAt = try CSVField.instant(f[3], "registered_at")
-            let lastOrderAt = f[4].trimmingCharacters(in: .whitespaces).isEmpty ? nil : try CSVField.instant(f[4], "last_order_at")
+            let lastOrderAt = CSVField.trimmed(f[4]).isEmpty ? nil : try CSVField.instant(f[4], "last_order_at")
             let orderCount = try CSVField.integer(f[5], "order_count", in: 0...Int64(Int32.max))
             let totalSpendFen = try CSVField.integer(f[6], "total_spend_fen", in: 0...Int64.max)
             return Member(

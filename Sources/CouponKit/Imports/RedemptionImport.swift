@@ -48,6 +48,8 @@ public struct RedemptionImport: Sendable {
         let staged = try CSVStaging(schema: Schema(codec: codec), table: "redemption_import")
             .stage(path: path, connection, dropOnCommit: false, onReject: onReject)
         defer { _ = try? connection.execute("DROP TABLE IF EXISTS pg_temp.redemption_import") }
+        // Serves each chunk's `line >= $1 AND line < $2`: without it every chunk scans the file.
+        try connection.execute("CREATE INDEX ON redemption_import (line)")
         var outcome = Outcome(read: staged.read, rejected: staged.rejected)
 
         let run = try claimRun(connection)
@@ -182,7 +184,7 @@ public struct RedemptionImport: Sendable {
             """
 
         func decode(_ f: [String]) throws(CSVFieldError) -> Row {
-            let code = f[0].trimmingCharacters(in: .whitespaces)
+            let code = CSVField.trimmed(f[0])
             let couponID: Int64
             switch CouponRedeemer.couponID(of: code, codec) {
             case .success(let id): couponID = id

@@ -19,21 +19,19 @@ public struct IssueExecutor: JobExecutor {
     // MARK: Planning
 
     public func plan(_ context: RunContext, _ connection: Connection) throws -> RunPlan {
-        let issuePlan = try makeIssuePlan(context, connection)
+        var issuePlan = try makeIssuePlan(context, connection)
         let bounds = try connection.query("SELECT min(id) AS lo, max(id) AS hi FROM members").row(0)
         var chunks: [RunPlan.Chunk] = []
         if let lo = try bounds.decodeIfPresent("lo", as: Int64.self), let hi = try bounds.decodeIfPresent("hi", as: Int64.self) {
             chunks = RunPlan.ranges(from: lo, to: hi + 1, size: Int64(action.chunkSize))
         }
-        // When stock is finite it may run out, so chunks go in member id order on one worker and
-        // members are served lowest id first. Enough stock at the start is no promise: another
-        // run issuing the same template may drain it meanwhile, and a higher chunk committed in
-        // parallel would then have been served before a lower one. (Such a run issues at most
-        // its stock anyway.) Otherwise chunks run in parallel.
-        let parallel = !issuePlan.arms.flatMap(\.lines).contains(where: \.finiteStock)
+        // Finite stock is allotted to the chunks now and set aside, so they run in parallel and
+        // still serve members lowest id first, whatever other runs take meanwhile.
+        try StockAllotment.reserve(
+            &issuePlan, runID: context.run.id, chunks: chunks, chunkSize: Int64(action.chunkSize), connection)
         for warning in issuePlan.warnings { context.logger.info("\(warning)") }
         let payload = String(decoding: try JSONEncoder().encode(issuePlan), as: UTF8.self)
-        return RunPlan(chunks: chunks, payload: payload, parallel: parallel)
+        return RunPlan(chunks: chunks, payload: payload, parallel: true)
     }
 
     func makeIssuePlan(_ context: RunContext, _ connection: Connection, register: Bool = true) throws -> IssuePlan {
@@ -101,7 +99,8 @@ public struct IssueExecutor: JobExecutor {
             templateKey: template.key, version: version, quantity: grant.quantity,
             faceValueFen: template.faceValueFen, blindbox: blindbox, usesLeft: uses,
             validFrom: window.validFrom, expiresAt: window.expiresAt, perMemberLimit: template.perMemberLimit,
-            reissueAfterDays: template.reissueAfterDays, finiteStock: template.stock != nil)
+            reissueAfterDays: template.reissueAfterDays, finiteStock: template.stock != nil,
+            unnumberedCoupons: try TemplateCatalogStore.hasUnnumberedCoupons(template.key, connection))
     }
 
     static func issuePlan(_ plan: RunPlan) throws -> IssuePlan {
@@ -118,19 +117,29 @@ public struct IssueExecutor: JobExecutor {
         // then "succeed" having silently skipped its remaining members.
         if !issuePlan.segment.snapshots.isEmpty { try issuePlan.segment.verifySnapshots(connection: tx) }
         var counts: RunCounts = [:]
+        try IssueChunkStatement.prepare(tx)
         counts["members_scanned"] = try tx.query(
             "SELECT count(*) FROM members WHERE id >= $1 AND id < $2", [bounds.lower, bounds.upper]
         ).row(0).decode(0, as: Int64.self)
-        for arm in issuePlan.arms {
+        for (armIndex, arm) in issuePlan.arms.enumerated() {
             let statement = IssueChunkStatement(plan: issuePlan, arm: arm, runID: context.run.id)
-            // How many members stock allows (nil: enough for every member of the chunk).
-            var limit: Int64?
+            let allotted = issuePlan.allotments?[armIndex]?[chunk]
+            // How many members stock allows (nil: enough for every member of the chunk). Lines
+            // whose stock the run set aside draw on it; others (plans from before allotments, or
+            // a reservation returned while the run had ended) take from stock as they go.
+            var limit = allotted
+            var reservedKeys: Set<String> = []
             for line in arm.lines where line.finiteStock {
+                if allotted != nil, try StockAllotment.held(runID: context.run.id, key: line.templateKey, tx) != nil {
+                    reservedKeys.insert(line.templateKey)
+                    continue
+                }
                 let left = try TemplateCatalogStore.available(line.templateKey, tx) ?? Int64.max
                 let members = left / Int64(line.quantity)
                 if members < bounds.upper - bounds.lower { limit = min(limit ?? members, members) }
             }
-            let (eligible, written) = try insertPacks(statement, bounds, limit: limit, tx)
+            let countFirst = limit != nil && allotted == nil
+            let (counted, written) = limit == 0 && !countFirst ? (nil, 0) : try insertPacks(statement, bounds, limit: limit, count: countFirst, tx)
             if arm.holdout {
                 counts["holdout_members", default: 0] += written
                 if let name = arm.name { counts["arm.\(name).members", default: 0] += written }
@@ -140,18 +149,25 @@ public struct IssueExecutor: JobExecutor {
             for line in arm.lines {
                 let issued = members * Int64(line.quantity)
                 guard issued > 0 else { continue }
-                let reserved = try tx.execute(
-                    """
-                    UPDATE template_stock SET issued = issued + $2
-                    WHERE key = $1 AND (stock IS NULL OR issued + $2 <= stock)
-                    """, [line.templateKey, issued])
-                if reserved != 1 { throw StockContention(key: line.templateKey) }
+                if reservedKeys.contains(line.templateKey) {
+                    if try !StockAllotment.draw(runID: context.run.id, key: line.templateKey, coupons: issued, tx) {
+                        throw StockContention(key: line.templateKey)
+                    }
+                } else {
+                    let reserved = try tx.execute(
+                        """
+                        UPDATE template_stock SET issued = issued + $2
+                        WHERE key = $1 AND (stock IS NULL OR issued + $2 <= stock)
+                        """, [line.templateKey, issued])
+                    if reserved != 1 { throw StockContention(key: line.templateKey) }
+                }
                 counts["template.\(line.templateKey)", default: 0] += issued
             }
             counts["coupons_issued", default: 0] += written
             counts["members_issued", default: 0] += members
             counts["face_value_fen", default: 0] += try faceValue(runID: context.run.id, bounds, arm, tx, members: members)
             if let name = arm.name { counts["arm.\(name).members", default: 0] += members }
+            let eligible = counted ?? issuePlan.eligibleWhenPlanned?[armIndex]?[chunk]
             if let eligible, eligible > members { counts["stock_exhausted", default: 0] += eligible - members }
         }
         return counts
@@ -161,12 +177,12 @@ public struct IssueExecutor: JobExecutor {
     /// concurrent run gives one of them a limited template first, the insert collides on
     /// `cap_seq` once that run commits; both statements are then redone in a fresh snapshot, in
     /// which the cap and interval checks see the other run's coupons.
-    private func insertPacks(_ statement: IssueChunkStatement, _ bounds: RunPlan.Chunk, limit: Int64?, _ tx: Connection)
-        throws -> (eligible: Int64?, written: Int64)
-    {
+    private func insertPacks(
+        _ statement: IssueChunkStatement, _ bounds: RunPlan.Chunk, limit: Int64?, count: Bool, _ tx: Connection
+    ) throws -> (eligible: Int64?, written: Int64) {
         func attempt(_ tx: Connection) throws -> (eligible: Int64?, written: Int64) {
             var eligible: Int64?
-            if limit != nil {
+            if count {
                 let count = statement.countEligible(lower: bounds.lower, upper: bounds.upper)
                 eligible = try tx.query(count.sql, count.parameters).row(0).decode(0, as: Int64.self)
             }
@@ -214,6 +230,7 @@ public struct IssueExecutor: JobExecutor {
     public func finish(_ plan: RunPlan, counts: RunCounts, _ context: RunContext, _ connection: Connection) throws
         -> String?
     {
+        try StockAllotment.release(runID: context.run.id, connection)
         var notes: [String] = []
         if let exhausted = counts["stock_exhausted"], exhausted > 0 {
             notes.append("stock exhausted: \(exhausted) eligible members got nothing")
@@ -252,7 +269,7 @@ public struct IssueExecutor: JobExecutor {
                 lines.append(
                     .init(
                         "\(armLabel): \(line.templateKey) v\(line.version)",
-                        "\(needed) coupons to \(eligible) members; \(stockText); valid \(Self.day(line.validFrom)) to \(Self.day(line.expiresAt))"))
+                        "\(needed) coupons to \(eligible) members; \(stockText); valid \(Self.shown(line.validFrom, context)) to \(Self.shown(line.expiresAt, context))"))
             }
             lines.append(.init("\(armLabel) sample members", ids.isEmpty ? "none" : ids.map(String.init).joined(separator: ", ")))
         }
@@ -260,5 +277,8 @@ public struct IssueExecutor: JobExecutor {
         return DryRunReport(lines: lines)
     }
 
-    private static func day(_ date: Date) -> String { date.postgresText ?? "" }
+    /// People read a dry run: times in the job's zone with the offset, like every command.
+    private static func shown(_ date: Date, _ context: RunContext) -> String {
+        LocalTimeFormat.format(date, in: context.job.timeZone)
+    }
 }

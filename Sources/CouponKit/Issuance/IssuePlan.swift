@@ -18,6 +18,12 @@ public struct IssuePlan: Codable, Sendable, Equatable {
         public var perMemberLimit: Int?
         public var reissueAfterDays: Int?
         public var finiteStock: Bool
+        /// Some of the template's coupons were issued without a cap number, so the cap and
+        /// interval checks must read all of a member's coupons, not just the highest number.
+        /// Absent in plans made before the flag existed: then they do.
+        public var unnumberedCoupons: Bool?
+
+        public var countsUnnumbered: Bool { unnumberedCoupons ?? true }
 
         /// A per-member cap or a reissue interval limits who may get this template again.
         public var isLimited: Bool { perMemberLimit != nil || reissueAfterDays != nil }
@@ -47,4 +53,12 @@ public struct IssuePlan: Codable, Sendable, Equatable {
     public var armSeed: Int64
     public var issuedAt: Date
     public var warnings: [String]
+    /// Members each chunk may serve, per arm (`[arm][chunk]`), allotted from stock that was set
+    /// aside when the run was planned (`StockAllotment`); nil for an arm whose templates have no
+    /// stock limit, and absent in plans made before allotments existed (their chunks run one
+    /// after another, each limited by the stock left).
+    public var allotments: [[Int64]?]?
+    /// Eligible members per arm and chunk when stock was short at planning (`[arm][chunk]`), so a
+    /// chunk reports how many of them its allotment left without a coupon.
+    public var eligibleWhenPlanned: [[Int64]?]?
 }

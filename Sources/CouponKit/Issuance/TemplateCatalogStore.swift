@@ -9,15 +9,11 @@ public enum TemplateCatalogStore {
     public static func register(_ template: CouponTemplate, _ connection: Connection) throws -> Int {
         try connection.transaction { tx in
             try tx.advisoryTransactionLock(RunLedger.lockKey("template:\(template.key)"))
-            if let row = try tx.query(
-                "SELECT version FROM coupon_templates WHERE key = $1 AND fingerprint = $2", [template.key, template.fingerprint]
-            ).first {
+            let spec = String(decoding: try template.versionedSpec(), as: UTF8.self)
+            if let version = try existingVersion(template, spec: spec, tx) {
                 try syncStock(template, tx)
-                return try row.decode("version", as: Int.self)
+                return version
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let spec = String(decoding: try encoder.encode(template), as: UTF8.self)
             let version = try tx.query(
                 """
                 INSERT INTO coupon_templates (key, version, fingerprint, type, spec, face_value_fen)
@@ -31,24 +27,57 @@ public enum TemplateCatalogStore {
         }
     }
 
+    /// The version with `template`'s content. Versions made before `stock` and `per_member` left
+    /// the fingerprint are found by their spec without those two fields, and take the new
+    /// fingerprint, so an upgrade makes no new versions.
+    private static func existingVersion(_ template: CouponTemplate, spec: String, _ tx: Connection) throws -> Int? {
+        if let row = try tx.query(
+            "SELECT version FROM coupon_templates WHERE key = $1 AND fingerprint = $2", [template.key, template.fingerprint]
+        ).first {
+            return try row.decode("version", as: Int.self)
+        }
+        return try tx.query(
+            """
+            UPDATE coupon_templates SET fingerprint = $3
+            WHERE key = $1 AND version = (
+                SELECT max(version) FROM coupon_templates WHERE key = $1 AND spec - 'stock' - 'per_member' = $2::jsonb)
+            RETURNING version
+            """, [template.key, spec, template.fingerprint]
+        ).first?.decode("version", as: Int.self)
+    }
+
     /// Stock follows the definition; lowering it below what was issued stops further issuance.
+    /// A template without per-member limits issues unnumbered coupons, which the limit checks
+    /// must then count if a limit is added later (`has_unnumbered`).
     static func syncStock(_ template: CouponTemplate, _ tx: Connection) throws {
+        let unnumbered = template.perMemberLimit == nil && template.reissueAfterDays == nil
         try tx.execute(
             """
-            INSERT INTO template_stock (key, stock) VALUES ($1, $2)
+            INSERT INTO template_stock (key, stock, has_unnumbered) VALUES ($1, $2, $3)
             ON CONFLICT (key) DO UPDATE
-                SET stock = CASE WHEN EXCLUDED.stock IS NULL THEN NULL ELSE greatest(EXCLUDED.stock, template_stock.issued) END
+                SET stock = CASE WHEN EXCLUDED.stock IS NULL THEN NULL ELSE greatest(EXCLUDED.stock, template_stock.issued) END,
+                    has_unnumbered = template_stock.has_unnumbered OR EXCLUDED.has_unnumbered
                 WHERE template_stock.stock IS DISTINCT FROM EXCLUDED.stock
-            """, [template.key, template.stock])
+                   OR (EXCLUDED.has_unnumbered AND NOT template_stock.has_unnumbered)
+            """, [template.key, template.stock, unnumbered])
+    }
+
+    /// Whether coupons of `key` may have been issued without a cap number.
+    static func hasUnnumberedCoupons(_ key: String, _ connection: Connection) throws -> Bool {
+        try connection.query("SELECT has_unnumbered FROM template_stock WHERE key = $1", [key]).first?
+            .decode("has_unnumbered", as: Bool.self) ?? false
     }
 
     /// The version `register` would give, without writing (dry runs).
     public static func versionIfRegistered(_ template: CouponTemplate, _ connection: Connection) throws -> Int {
-        try connection.query(
+        let spec = String(decoding: try template.versionedSpec(), as: UTF8.self)
+        return try connection.query(
             """
-            SELECT coalesce(max(version) FILTER (WHERE fingerprint = $2), max(version) + 1, 1) AS version
+            SELECT coalesce(max(version) FILTER (WHERE fingerprint = $2),
+                            max(version) FILTER (WHERE spec - 'stock' - 'per_member' = $3::jsonb),
+                            max(version) + 1, 1) AS version
             FROM coupon_templates WHERE key = $1
-            """, [template.key, template.fingerprint]
+            """, [template.key, template.fingerprint, spec]
         ).row(0).decode("version", as: Int.self)
     }
 

@@ -64,6 +64,8 @@ public struct NotificationDeliverer {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let started = Date()
         var tally = Tally()
+        // Every way out of the pass counts what it sent (a struggling sink returns early).
+        defer { CouponMetrics.notifications(sink: name, delivered: tally.delivered, failed: tally.retrying, dead: tally.dead) }
         // A batch's notifications mostly share their zone and slot: formatters are costly to make.
         var slotTexts: [String: String] = [:]
         let decoder = JSONDecoder()

@@ -80,8 +80,11 @@ public struct ReportQueries: Sendable {
             from: from, to: to, now: try row.decode("now"))
     }
 
-    /// Coupons issued in the period grouped by `key` (an expression over `c` and `joins`), with
-    /// the total as the `()` grouping set of the same scan.
+    /// Coupons issued in the period grouped by `key` (an expression over `c` and `joins`), and
+    /// the total. Each statement is a plain GROUP BY, which PostgreSQL runs as a parallel hash
+    /// aggregate (GROUPING SETS and ordered-set aggregates would not be): the total is the sum of
+    /// the groups, and the time to redemption comes back as a histogram of whole minutes per group,
+    /// whose median and p90 `MinuteHistogram` interpolates as `percentile_cont` would.
     private func cohort(key: String, joins: String, _ period: Period, _ tx: Connection) throws -> (
         total: KPIRow, rows: [KPIRow]
     ) {
@@ -93,67 +96,76 @@ public struct ReportQueries: Sendable {
             var crossStore: Int64 = 0
             var discountFen: Int64 = 0
             var orderValueFen: Int64 = 0
-            var medianSeconds: Double?
-            var p90Seconds: Double?
+            var minutes = MinuteHistogram()
+
+            mutating func add(_ other: Side) {
+                issued += other.issued
+                redeemed += other.redeemed
+                expired += other.expired
+                redemptions += other.redemptions
+                crossStore += other.crossStore
+                discountFen += other.discountFen
+                orderValueFen += other.orderValueFen
+                minutes.add(other.minutes)
+            }
         }
-        var sides: [String?: Side] = [:]
+        var sides: [String: Side] = [:]
         for row in try tx.query(
             """
-            SELECT GROUPING(\(key)) = 1 AS total, \(key) AS key,
+            SELECT \(key) AS key,
+                   round(extract(epoch FROM c.redeemed_at - c.issued_at) / 60)::bigint AS minutes,
                    count(*) AS issued,
-                   count(*) FILTER (WHERE c.redeemed_at IS NOT NULL) AS redeemed,
                    count(*) FILTER (WHERE \(Self.lapsed("$3"))) AS expired
             FROM coupons c \(joins)
             WHERE c.issued_at >= $1 AND c.issued_at < $2
-            GROUP BY GROUPING SETS ((\(key)), ())
+            GROUP BY 1, 2
             """, [period.start, period.end, period.now]
         ).rows {
-            let group: String? = try row.decode("total", as: Bool.self) ? nil : (try row.decodeIfPresent("key") ?? "-")
+            let group: String = try row.decodeIfPresent("key") ?? "-"
+            let count: Int64 = try row.decode("issued")
             var side = sides[group] ?? Side()
-            side.issued = try row.decode("issued")
-            side.redeemed = try row.decode("redeemed")
-            side.expired = try row.decode("expired")
+            side.issued += count
+            side.expired += try row.decode("expired")
+            if let minutes = try row.decodeIfPresent("minutes", as: Int64.self) {
+                side.redeemed += count
+                side.minutes.add(minutes, count: count)
+            }
             sides[group] = side
         }
-        // The time to redemption is measured on each coupon's first use (r.at = c.redeemed_at).
         for row in try tx.query(
             """
-            SELECT GROUPING(\(key)) = 1 AS total, \(key) AS key,
+            SELECT \(key) AS key,
                    count(*) AS redemptions,
                    count(*) FILTER (WHERE m.home_store IS NOT NULL AND r.store <> m.home_store) AS cross_store,
                    coalesce(sum(r.discount_fen), 0)::bigint AS discount_fen,
-                   coalesce(sum(r.amount_fen), 0)::bigint AS order_value_fen,
-                   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.redeemed_at - c.issued_at))
-                       FILTER (WHERE r.at = c.redeemed_at) AS median_seconds,
-                   percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM c.redeemed_at - c.issued_at))
-                       FILTER (WHERE r.at = c.redeemed_at) AS p90_seconds
+                   coalesce(sum(r.amount_fen), 0)::bigint AS order_value_fen
             FROM redemptions r
             JOIN coupons c ON c.id = r.coupon_id
             LEFT JOIN members m ON m.id = c.member_id
             \(joins)
             WHERE r.reversed_at IS NULL AND c.issued_at >= $1 AND c.issued_at < $2
-            GROUP BY GROUPING SETS ((\(key)), ())
+            GROUP BY 1
             """, [period.start, period.end]
         ).rows {
-            let group: String? = try row.decode("total", as: Bool.self) ? nil : (try row.decodeIfPresent("key") ?? "-")
+            let group: String = try row.decodeIfPresent("key") ?? "-"
             var side = sides[group] ?? Side()
             side.redemptions = try row.decode("redemptions")
             side.crossStore = try row.decode("cross_store")
             side.discountFen = try row.decode("discount_fen")
             side.orderValueFen = try row.decode("order_value_fen")
-            side.medianSeconds = try row.decodeIfPresent("median_seconds")
-            side.p90Seconds = try row.decodeIfPresent("p90_seconds")
             sides[group] = side
         }
         func kpi(_ key: String, _ side: Side) -> KPIRow {
             KPIRow(
                 key: key, issued: side.issued, redeemed: side.redeemed, expired: side.expired,
-                medianHoursToRedeem: side.medianSeconds.map { $0 / 3600 }, p90HoursToRedeem: side.p90Seconds.map { $0 / 3600 },
+                medianHoursToRedeem: side.minutes.percentile(0.5).map { $0 / 60 },
+                p90HoursToRedeem: side.minutes.percentile(0.9).map { $0 / 60 },
                 redemptions: side.redemptions, crossStore: side.crossStore, discountFen: side.discountFen,
                 orderValueFen: side.orderValueFen)
         }
-        let rows = sides.compactMap { group, side in group.map { kpi($0, side) } }.sorted { $0.key < $1.key }
-        return (kpi("all", sides[nil] ?? Side()), rows)
+        var total = Side()
+        for side in sides.values { total.add(side) }
+        return (kpi("all", total), sides.map { kpi($0.key, $0.value) }.sorted { $0.key < $1.key })
     }
 
     /// A coupon that lapsed unused by `now`: marked expired by the sweep, or still active past
@@ -195,12 +207,19 @@ public struct ReportQueries: Sendable {
                 SELECT d::date AS day
                 FROM generate_series(($1::timestamptz AT TIME ZONE $3)::date, ($2::timestamptz AT TIME ZONE $3)::date - 1,
                                      interval '1 day') AS d
+            ), per AS (
+                -- One scan for both: the day a coupon was issued, and the day it lapsed unused.
+                SELECT CASE WHEN c.issued_at >= $1 AND c.issued_at < $2 THEN (c.issued_at AT TIME ZONE $3)::date END AS issued_day,
+                       CASE WHEN \(Self.lapsed("$4")) AND c.expires_at >= $1 AND c.expires_at < $2
+                            THEN (c.expires_at AT TIME ZONE $3)::date END AS expired_day,
+                       count(*) AS n
+                FROM coupons c
+                WHERE (c.issued_at >= $1 AND c.issued_at < $2) OR (c.expires_at >= $1 AND c.expires_at < $2)
+                GROUP BY 1, 2
             ), issued AS (
-                SELECT (c.issued_at AT TIME ZONE $3)::date AS day, count(*) AS n
-                FROM coupons c WHERE c.issued_at >= $1 AND c.issued_at < $2 GROUP BY 1
+                SELECT issued_day AS day, sum(n)::bigint AS n FROM per WHERE issued_day IS NOT NULL GROUP BY 1
             ), expired AS (
-                SELECT (c.expires_at AT TIME ZONE $3)::date AS day, count(*) AS n
-                FROM coupons c WHERE \(Self.lapsed("$4")) AND c.expires_at >= $1 AND c.expires_at < $2 GROUP BY 1
+                SELECT expired_day AS day, sum(n)::bigint AS n FROM per WHERE expired_day IS NOT NULL GROUP BY 1
             ), used AS (
                 SELECT (r.at AT TIME ZONE $3)::date AS day, count(*) AS n, sum(r.discount_fen)::bigint AS discount_fen,
                        sum(r.amount_fen)::bigint AS order_value_fen
@@ -257,25 +276,43 @@ public struct ReportQueries: Sendable {
     /// Arms of runs whose slot lies in the period, each member counted once, against the job's
     /// holdout (see `ArmRow`).
     private func arms(_ period: Period, _ tx: Connection) throws -> [ArmRow] {
+        // Members per arm from each pack's first coupon (seq 1); who redeemed or ordered from
+        // the few rows that did, per member; holdouts apart. No step groups every armed coupon by member.
         var rows = try tx.query(
             """
-            SELECT j.job, x.arm, x.holdout, count(*) AS members,
-                   count(*) FILTER (WHERE x.redeemed) AS redeemed,
-                   count(*) FILTER (WHERE x.redeemed OR m.last_order_at > j.slot) AS responded
-            FROM (
-                SELECT c.run_id, c.arm, c.member_id, false AS holdout, bool_or(c.redeemed_at IS NOT NULL) AS redeemed
-                FROM coupons c
-                WHERE c.arm IS NOT NULL AND c.run_id IN (SELECT id FROM job_runs WHERE slot >= $1 AND slot < $2)
-                GROUP BY c.run_id, c.arm, c.member_id
-                UNION ALL
-                SELECT h.run_id, h.arm, h.member_id, true, false
+            WITH runs AS (
+                SELECT id, job, slot FROM job_runs WHERE slot >= $1 AND slot < $2
+            ), armed AS (
+                SELECT c.run_id, c.arm, count(*) FILTER (WHERE c.seq = 1) AS members
+                FROM coupons c WHERE c.arm IS NOT NULL AND c.run_id IN (SELECT id FROM runs)
+                GROUP BY 1, 2
+            ), acted AS (
+                SELECT run_id, arm, count(*) AS responded, count(*) FILTER (WHERE redeemed) AS redeemed
+                FROM (
+                    SELECT c.run_id, c.arm, c.member_id, bool_or(c.redeemed_at IS NOT NULL) AS redeemed
+                    FROM coupons c
+                    JOIN runs r ON r.id = c.run_id
+                    LEFT JOIN members m ON m.id = c.member_id
+                    WHERE c.arm IS NOT NULL AND (c.redeemed_at IS NOT NULL OR m.last_order_at > r.slot)
+                    GROUP BY 1, 2, 3
+                ) AS per_member
+                GROUP BY 1, 2
+            ), held AS (
+                SELECT h.run_id, h.arm, count(*) AS members, count(*) FILTER (WHERE m.last_order_at > r.slot) AS responded
                 FROM issue_holdouts h
-                WHERE h.run_id IN (SELECT id FROM job_runs WHERE slot >= $1 AND slot < $2)
-            ) AS x
-            JOIN job_runs j ON j.id = x.run_id
-            LEFT JOIN members m ON m.id = x.member_id
-            GROUP BY j.job, x.arm, x.holdout
-            ORDER BY j.job, x.holdout, x.arm
+                JOIN runs r ON r.id = h.run_id
+                LEFT JOIN members m ON m.id = h.member_id
+                GROUP BY 1, 2
+            )
+            SELECT r.job, a.arm, false AS holdout, sum(a.members)::bigint AS members,
+                   coalesce(sum(x.redeemed), 0)::bigint AS redeemed, coalesce(sum(x.responded), 0)::bigint AS responded
+            FROM armed a JOIN runs r ON r.id = a.run_id LEFT JOIN acted x USING (run_id, arm)
+            GROUP BY r.job, a.arm
+            UNION ALL
+            SELECT r.job, h.arm, true, sum(h.members)::bigint, 0::bigint, sum(h.responded)::bigint
+            FROM held h JOIN runs r ON r.id = h.run_id
+            GROUP BY r.job, h.arm
+            ORDER BY 1, 3, 2
             """, [period.start, period.end]
         ).rows.map { row in
             let members: Int64 = try row.decode("members")

@@ -44,3 +44,41 @@ public enum ReportStatistics {
     }
 
 }
+
+/// How many coupons were first used after each whole number of minutes: percentiles of the time
+/// to redemption without sorting a row per coupon.
+public struct MinuteHistogram: Sendable, Equatable {
+    public private(set) var counts: [Int64: Int64] = [:]
+
+    public init() {}
+
+    public mutating func add(_ minutes: Int64, count: Int64) { counts[minutes, default: 0] += count }
+
+    public mutating func add(_ other: MinuteHistogram) {
+        for (minutes, count) in other.counts { add(minutes, count: count) }
+    }
+
+    /// The value at quantile `q` (0…1), interpolated between neighbouring values as
+    /// PostgreSQL's `percentile_cont` does; nil when empty.
+    public func percentile(_ q: Double) -> Double? {
+        let total = counts.values.reduce(0, +)
+        guard total > 0 else { return nil }
+        let position = q * Double(total - 1)
+        let lowerRank = Int64(position.rounded(.down))
+        let fraction = position - Double(lowerRank)
+        var lower: Int64?
+        var upper: Int64?
+        var seen: Int64 = 0
+        for minutes in counts.keys.sorted() {
+            seen += counts[minutes] ?? 0
+            if lower == nil, seen > lowerRank { lower = minutes }
+            if seen > lowerRank + 1 || (seen > lowerRank && lowerRank + 1 >= total) {
+                upper = minutes
+                break
+            }
+        }
+        guard let lower else { return nil }
+        let high = upper ?? lower
+        return Double(lower) + Double(high - lower) * fraction
+    }
+}

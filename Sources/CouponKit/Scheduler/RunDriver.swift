@@ -43,10 +43,17 @@ struct RunDriver: Sendable {
         func report(_ outcome: RunReport.Outcome, counts: RunCounts = [:], note: String? = nil, error: String? = nil)
             -> RunReport
         {
-            RunReport(
+            let seconds = Date().timeIntervalSince(started)
+            if outcome == .succeeded || outcome == .failed || outcome == .retrying {
+                CouponMetrics.runEnded(job: run.job, succeeded: outcome == .succeeded, seconds: seconds)
+            }
+            return RunReport(
                 runID: run.id, job: run.job, slot: run.slot, attempt: run.attempt, outcome: outcome, counts: counts,
-                note: note, error: error, seconds: Date().timeIntervalSince(started))
+                note: note, error: error, seconds: seconds)
         }
+        // Lag is measured by the database's clock (started_at is its now() at the claim).
+        let lag = run.attempt == 1 && run.trigger != .manual ? run.startedAt.timeIntervalSince(run.slot) : nil
+        CouponMetrics.runStarted(job: run.job, lagSeconds: lag)
 
         let connection: Connection
         do {
@@ -73,8 +80,11 @@ struct RunDriver: Sendable {
             if let saved = try Self.savedPlan(run) {
                 plan = saved
             } else {
-                plan = try executor.plan(context, connection)
-                try ledger.savePlan(run, planJSON: String(decoding: try JSONEncoder().encode(plan), as: UTF8.self), connection)
+                plan = try PlanningLock.whilePlanning(connection) {
+                    let fresh = try executor.plan(context, connection)
+                    try ledger.savePlan(run, planJSON: String(decoding: try JSONEncoder().encode(fresh), as: UTF8.self), connection)
+                    return fresh
+                }
             }
             done = try ledger.committedChunks(run, connection)
         } catch let lost as RunLedger.LeaseLost {
@@ -167,11 +177,14 @@ struct RunDriver: Sendable {
             var attempt = 1
             while true {
                 do {
+                    let chunkStarted = Date()
                     let counts = try connection.transaction { tx in
                         let counts = try executor.execute(chunk: chunk, of: plan, context, in: tx)
                         try ledger.commitChunk(run, chunk: chunk, counts: counts, in: tx)
                         return counts
                     }
+                    CouponMetrics.chunkCommitted(
+                        job: run.job, seconds: Date().timeIntervalSince(chunkStarted), counts: counts)
                     let snapshot = state.withLock { shared in
                         shared.done += 1
                         shared.counts.add(counts)
@@ -192,7 +205,10 @@ struct RunDriver: Sendable {
                             "chunk failed; retrying", metadata: ["chunk": "\(chunk)", "error": "\(error)"])
                         Thread.sleep(forTimeInterval: chunkRetry.delay(attempt: attempt))
                         attempt += 1
-                        if !connection.isOpen, let fresh = try? connect() { connection = fresh }
+                        if !connection.isOpen, let fresh = try? connect() {
+                            connection = fresh
+                            CouponMetrics.databaseReconnected()
+                        }
                         continue
                     }
                     state.withLock { $0.failure = "chunk \(chunk): \(error)" }
@@ -214,7 +230,10 @@ struct RunDriver: Sendable {
             var connection = try? connect()
             while finished.wait(timeout: .now() + .milliseconds(Int(interval * 1000))) == .timedOut {
                 do {
-                    if connection == nil || connection?.isOpen == false { connection = try connect() }
+                    if connection == nil || connection?.isOpen == false {
+                        connection = try connect()
+                        CouponMetrics.databaseReconnected()
+                    }
                     guard let live = connection else { continue }
                     if try !ledger.heartbeat(run, live) {
                         state.withLock { $0.lost = true }

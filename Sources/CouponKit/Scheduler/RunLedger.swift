@@ -126,7 +126,7 @@ public struct RunLedger: Sendable {
         try connection.transaction { tx in
             let candidates = try tx.query(
                 """
-                SELECT id, job FROM job_runs r
+                SELECT id, job, status FROM job_runs r
                 WHERE r.job = ANY($1::text[])
                   AND ($2::bigint IS NULL OR r.id = $2)
                   AND ((r.status = 'running' AND r.lease_until < now())
@@ -173,6 +173,9 @@ public struct RunLedger: Sendable {
                     WHERE id = $1
                     RETURNING \(Self.columns)
                     """, [id, owner, leaseSeconds])
+                if try candidate.decode("status", as: String.self) == RunStatus.running.rawValue {
+                    CouponMetrics.leaseTakenOver(job: job)
+                }
                 return try ClaimedRun(row: taken.row(0))
             }
             return nil

@@ -85,8 +85,11 @@ public struct RunSummary: Sendable, Equatable, Codable {
 public enum RunQueries {
     static let select = """
         SELECT id, job, slot, trigger, status, attempt, failures, owner, lease_until, counts::text AS counts,
-               (SELECT count(*) FROM run_chunks c WHERE c.run_id = r.id)::int AS chunks_done,
-               jsonb_array_length(r.checkpoint->'plan'->'chunks') AS chunks_total,
+               -- A pruned run (couponbatch prune) keeps both numbers in its checkpoint.
+               coalesce(nullif((SELECT count(*) FROM run_chunks c WHERE c.run_id = r.id)::int, 0),
+                        (r.checkpoint->>'chunks_done')::int, 0) AS chunks_done,
+               coalesce(jsonb_array_length(r.checkpoint->'plan'->'chunks'), (r.checkpoint->>'chunks_total')::int)
+                   AS chunks_total,
                r.checkpoint->>'note' AS note, error, created_at, started_at, finished_at
         FROM job_runs r
         """
@@ -133,5 +136,28 @@ public enum RunQueries {
             VALUES ($1, $2, CASE WHEN $2 THEN now() END, $3::timestamptz - interval '1 minute')
             ON CONFLICT (job) DO UPDATE SET paused = $2, paused_at = CASE WHEN $2 THEN now() END
             """, [job, paused, now])
+    }
+}
+
+/// One committed chunk of a run, as the console's run page lists it.
+public struct RunChunkSummary: Sendable, Equatable {
+    public let chunk: Int
+    public let attempt: Int
+    public let counts: RunCounts
+    public let committedAt: Date
+}
+
+extension RunQueries {
+    /// The chunks a run has committed, in chunk order (a run has at most a few thousand).
+    public static func chunks(runID: Int64, _ connection: Connection) throws -> [RunChunkSummary] {
+        try connection.query(
+            "SELECT chunk, attempt, counts::text AS counts, committed_at FROM run_chunks WHERE run_id = $1 ORDER BY chunk",
+            [runID]
+        ).rows.map {
+            RunChunkSummary(
+                chunk: try $0.decode("chunk"), attempt: try $0.decode("attempt"),
+                counts: try $0.decode("counts", as: PostgresJSON<RunCounts>.self).value,
+                committedAt: try $0.decode("committed_at"))
+        }
     }
 }

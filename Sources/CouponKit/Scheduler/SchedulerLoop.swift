@@ -45,7 +45,10 @@ public struct SchedulerLoop: Sendable {
             }
             let now = clock.now()
             do {
-                if control == nil || control?.isOpen == false { control = try runner.connect() }
+                if control == nil || control?.isOpen == false {
+                    if control != nil { CouponMetrics.databaseReconnected() }
+                    control = try runner.connect()
+                }
                 guard let connection = control else { continue }
                 try runner.planDueSlots(deployment, now: now, connection)
                 try runner.startAvailable(deployment, group: group, reports: onReport)

@@ -1,0 +1,102 @@
+@testable import CouponKit
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// A chunk statement's plan must not depend on statistics: runs start on a `coupons` table that
+/// was never analyzed, or whose statistics say it is empty while the run grows it. Whatever the
+/// estimates, it is not JIT-compiled, its per-member checks read the cap index (each limited line
+/// one range scan of it), and no nested loop re-runs such a read per member.
+@Suite struct IssueChunkPlanTests {
+    enum TableState: String, CaseIterable, CustomStringConvertible {
+        /// Rows written and never analyzed.
+        case neverAnalyzed
+        /// Analyzed while empty, then filled: the statistics say there is nothing.
+        case analyzedEmptyThenFilled
+        var description: String { rawValue }
+    }
+
+    static func line(_ key: String, perMember: Int?, reissueDays: Int? = nil, quantity: Int = 1) -> IssuePlan.Line {
+        IssuePlan.Line(
+            templateKey: key, version: 1, quantity: quantity, faceValueFen: 1000, blindbox: nil, usesLeft: nil,
+            validFrom: Date(timeIntervalSince1970: 1_795_000_000), expiresAt: Date(timeIntervalSince1970: 1_795_600_000),
+            perMemberLimit: perMember, reissueAfterDays: reissueDays, finiteStock: false, unnumberedCoupons: false)
+    }
+
+    /// A combo of a capped, an interval-limited and an unlimited template, in two A/B arms.
+    static func plan() -> IssuePlan {
+        let lines = [line("capped", perMember: 2), line("interval", perMember: nil, reissueDays: 30), line("free", perMember: nil)]
+        return IssuePlan(
+            segment: ResolvedSegment(asOf: Date(timeIntervalSince1970: 1_795_000_000), condition: .everyone),
+            arms: [
+                IssuePlan.Arm(name: "a", bucketFrom: 0, bucketTo: 1, holdout: false, lines: lines),
+                IssuePlan.Arm(name: "b", bucketFrom: 1, bucketTo: 2, holdout: false, lines: Array(lines.prefix(1))),
+            ],
+            totalWeight: 2, armSeed: 7, issuedAt: Date(timeIntervalSince1970: 1_795_000_000), warnings: [])
+    }
+
+    /// Every plan node, depth first.
+    static func nodes(_ node: [String: Any]) -> [[String: Any]] {
+        [node] + ((node["Plans"] as? [[String: Any]]) ?? []).flatMap(nodes)
+    }
+
+    static func readsCoupons(_ node: [String: Any]) -> Bool {
+        (node["Relation Name"] as? String) == "coupons" && (node["Node Type"] as? String) != "ModifyTable"
+    }
+
+    @Test(arguments: TableState.allCases)
+    func chunkStatementsReadTheCapIndexOnceWithoutJIT(state: TableState) throws {
+        let database = try TestDatabase()
+        let connection = try database.connect()
+        try connection.execute(
+            "INSERT INTO members (id, registered_at) SELECT g, '2026-01-01Z' FROM generate_series(1, 20000) AS g")
+        if state == .analyzedEmptyThenFilled { try connection.execute("ANALYZE coupons") }
+        // Earlier runs: 240,000 coupons, enough that a scan of coupons per member would be ruinous.
+        try connection.execute(
+            """
+            INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, face_value_fen, issued_at,
+                                 valid_from, expires_at, cap_seq)
+            SELECT k, 1, m, r, s, 100, now(), now(), now(), CASE WHEN k = 'free' THEN NULL ELSE r END
+            FROM generate_series(1, 20000) AS m, generate_series(1, 6) AS r,
+                 (VALUES ('capped', 1), ('interval', 2), ('free', 3), ('other', 4)) AS t(k, s)
+            WHERE (m + r) % 2 = 0
+            """)
+        let jitAvailable = try connection.query("SELECT pg_jit_available()").row(0).decode(0, as: Bool.self)
+        let plan = Self.plan()
+        for arm in plan.arms {
+            let statement = IssueChunkStatement(plan: plan, arm: arm, runID: 99)
+            for (name, query) in [
+                ("insert", statement.insert(lower: 1, upper: 5001, limit: nil)),
+                ("insert up to an allotment", statement.insert(lower: 1, upper: 5001, limit: 1000)),
+                ("count", statement.countEligible(lower: 1, upper: 5001)),
+                ("count per chunk", statement.countPerChunk(lower: 1, upper: 20001, size: 5000, limits: true)),
+            ] {
+                let explained = try connection.transaction { tx in
+                    // Any statement would be compiled at this threshold, unless the chunk's
+                    // settings switch JIT off.
+                    try tx.execute("SET LOCAL jit_above_cost = 0")
+                    try IssueChunkStatement.prepare(tx)
+                    return try tx.query("EXPLAIN (FORMAT JSON) " + query.sql, query.parameters).row(0).decode(0, as: String.self)
+                }
+                let top = try #require(
+                    (try JSONSerialization.jsonObject(with: Data(explained.utf8)) as? [[String: Any]])?.first)
+                if jitAvailable { #expect(top["JIT"] == nil, "\(name) of arm \(arm.name ?? "-") is JIT-compiled") }
+                let root = try #require(top["Plan"] as? [String: Any])
+                let plan = Self.nodes(root)
+                let reads = plan.filter(Self.readsCoupons)
+                let limited = arm.lines.filter(\.isLimited).count
+                #expect(reads.count == limited, "\(name): \(reads.map { $0["Node Type"] ?? "?" })")
+                for read in reads {
+                    #expect(
+                        ["Index Scan", "Index Only Scan"].contains(read["Node Type"] as? String)
+                            && read["Index Name"] as? String == IssueChunkStatement.capConstraint,
+                        "\(name) reads coupons by \(read["Node Type"] ?? "?") on \(read["Index Name"] ?? "no index")")
+                }
+                for loop in plan where (loop["Node Type"] as? String) == "Nested Loop" {
+                    #expect(!Self.nodes(loop).contains(where: Self.readsCoupons), "\(name) reads coupons inside a nested loop")
+                }
+            }
+        }
+    }
+}
