@@ -27,7 +27,7 @@ TEMPLATE_DB := couponbatch_test_template
 # Demo code secret: for the demo only. Production sets COUPONBATCH_CODE_SECRET(_FILE) itself.
 DEMO_SECRET := demo-secret-not-for-production-0123456789
 
-.PHONY: demo-jobs demo-merchant demo-report demo-events report-check help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint bench-pg-start bench-pg-stop install console-check
+.PHONY: demo-jobs demo-merchant demo-report demo-events report-check help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint bench-pg-start bench-pg-stop install console-check demo-bundles
 
 help:
 	@echo "make demo     install PostgreSQL if missing, start a private cluster, build, migrate, seed, run the demo"
@@ -117,6 +117,7 @@ demo-jobs:
 	for job in new-member-starter:2026-11-23T02:00:00Z vip-monthly:2026-12-01T01:00:00Z dormant-recall:2026-11-23T03:00:00Z; do \
 	  echo "==> couponbatch run $${job%%:*} --at $${job#*:}"; $$B run "$${job%%:*}" --at "$${job#*:}" 2>/dev/null || true; \
 	done; \
+	$(MAKE) --no-print-directory demo-bundles; \
 	echo "==> couponbatch tick (whatever is due now)"; $$B tick 2>/dev/null || true; \
 	echo "==> couponbatch runs"; $$B runs --limit 8; \
 	echo "==> coupons by template and arm"; \
@@ -141,7 +142,7 @@ demo-jobs:
 	echo "==> a sample notification (first line of var/notifications.ndjson for expiry-reminder)"; \
 	grep -m1 '"kind":"remind"' var/notifications.ndjson || true; \
 	$(MAKE) --no-print-directory demo-report
-	$(MAKE) --no-print-directory demo-events
+	@$(MAKE) --no-print-directory demo-events
 
 # The merchant's data in and out: a CRM member export, redemptions at a till and back-filled from
 # an offline till (with a few bad rows), then the report. Fixed request ids and --at times, so
@@ -259,6 +260,28 @@ demo-events:
 	  FROM trigger_outcomes o JOIN member_events e ON e.id = o.event_id JOIN job_runs r ON r.id = o.run_id \
 	  LEFT JOIN coupons c ON c.event_id = e.id WHERE o.job = 'repurchase-7d' GROUP BY 1 ORDER BY 2 DESC"; \
 	echo "==> couponbatch runs --job repurchase-7d --limit 3 (each batch is a run)"; $$B runs --job repurchase-7d --limit 3
+
+# Subscription bundles in the demo: plans, sample subscribers (anniversaries on the 29th-31st,
+# a date-only start, a short paid term, a quarterly plan), a pause, and a bundle job run at fixed
+# slots (Sep 30, Nov 1, Dec 1); then the deliveries. Safe to repeat: the import is an upsert,
+# the pause is applied once, and each slot is one run.
+demo-bundles:
+	@B=$(RELEASE_BIN); \
+	echo "==> couponbatch plans list"; $$B plans list; \
+	echo "==> couponbatch plans next beauty-yearly --started 2026-01-31T10:00:00+08:00 --count 4 (anniversary on the 31st)"; \
+	$$B plans next beauty-yearly --started 2026-01-31T10:00:00+08:00 --count 4; \
+	echo "==> couponbatch subscriptions import jobs/demo/subscriptions.csv"; $$B subscriptions import jobs/demo/subscriptions.csv; \
+	paused=$$(psql "$$DATABASE_URL" -tAc "SELECT id FROM subscriptions WHERE external_id = 'S-1003' AND paused_from IS NULL"); \
+	if [ -n "$$paused" ]; then \
+	  echo "==> couponbatch subscriptions pause $$paused --until 2026-11-15 --now 2026-10-20T00:00:00+08:00 (S-1003)"; \
+	  $$B subscriptions pause "$$paused" --until 2026-11-15 --now 2026-10-20T00:00:00+08:00; fi; \
+	for slot in 2026-09-30T02:00:00Z 2026-11-01T02:00:00Z 2026-12-01T02:00:00Z; do \
+	  echo "==> couponbatch run monthly-bundles --at $$slot"; $$B run monthly-bundles --at "$$slot" 2>/dev/null | head -1 || true; \
+	done; \
+	echo "==> deliveries per subscription: period) due day in Shanghai [status when not delivered]"; \
+	psql "$$DATABASE_URL" -P pager=off -c "SELECT s.external_id, s.plan, s.anchor_day AS day, s.paid_through, string_agg(d.period || ') ' || to_char(d.due_at AT TIME ZONE 'Asia/Shanghai', 'MM-DD') || CASE WHEN d.status <> 'delivered' THEN ' ' || d.status ELSE '' END, ', ' ORDER BY d.period) AS deliveries, sum(d.coupons) AS coupons FROM subscriptions s LEFT JOIN bundle_deliveries d ON d.subscription_id = s.id GROUP BY 1, 2, 3, 4 ORDER BY 1"; \
+	sub=$$(psql "$$DATABASE_URL" -tAc "SELECT id FROM subscriptions WHERE external_id = 'S-1004'"); \
+	echo "==> couponbatch subscriptions show $$sub (S-1004: anniversary on the 31st)"; $$B subscriptions show "$$sub"
 
 # A migrated template database; each test clones it (CREATE DATABASE … TEMPLATE).
 test-db: pg-start build

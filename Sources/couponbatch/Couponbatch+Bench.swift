@@ -42,6 +42,9 @@ extension Couponbatch {
         @Flag(help: "Only the trigger benchmark.")
         var eventsOnly = false
 
+        @Option(help: "Subscribers for the bundle benchmark (each gets 4 coupons); 0 skips it.")
+        var bundleSubscribers: Int = 100_000
+
         @Option(help: "Expiring coupons for the sweep benchmarks (0 skips them).")
         var sweepCoupons: Int = 1_000_000
 
@@ -98,6 +101,7 @@ extension Couponbatch {
             }
             try Self.merchantBenchmarks(
                 importRows: importRows, backfillRows: backfillRows, reportCoupons: reportCoupons, connection)
+            if bundleSubscribers > 0 { try benchBundles(jobsDir: jobsDir, connection) }
         }
 
         /// The issuance cases of issue 12, each beside its floor (`IssueBench`).
@@ -148,6 +152,37 @@ extension Couponbatch {
             print("  \(Int(1_000_000 / codeSeconds)) codes/s (\(checksum / 1_000_000) chars each)")
         }
 
+        /// Bundles against their floor: the same 4 coupons per member written by an issue job, in
+        /// the same run on the same members (the machine may be shared, so only the ratio means much).
+        func benchBundles(jobsDir: String, _ connection: Connection) throws {
+            let count = bundleSubscribers
+            print("== bundles: \(count) subscribers × 4 coupons; floor = an issue job writing the same 4 coupons to each member")
+            print("  workers   issue s   bundle s  ratio   peak RSS")
+            try Self.prepareMembers(count, url: global.resolvedDatabaseURL, connection)
+            try connection.execute("TRUNCATE subscriptions CASCADE")
+            try connection.execute(
+                """
+                INSERT INTO subscriptions (external_id, member_id, plan, started_at, anchor_day, paid_through)
+                SELECT 'B' || m.id, m.id, 'bench-plan', '2026-11-23T09:00:00+08:00', 23, '2027-11-22' FROM members m
+                """)
+            try connection.execute("VACUUM ANALYZE subscriptions")
+            for workerCount in [1, 4] {  // one worker, and `run`'s default --workers
+                var issue: [Double] = []
+                var bundle: [(seconds: Double, rssMB: Double)] = []
+                for _ in 0..<2 {
+                    issue.append(try Self.product(job: "bench-issue4", jobsDir: jobsDir, workers: workerCount, expected: count * 4, connection).0)
+                    try connection.execute("TRUNCATE bundle_deliveries")
+                    bundle.append(try Self.product(job: "bench-bundle", jobsDir: jobsDir, workers: workerCount, expected: count * 4, connection))
+                }
+                let floor = max(issue.min() ?? 0, 0.001)
+                let product = bundle.map(\.seconds).min() ?? 0
+                print(
+                    String(
+                        format: "  %-7d  %8.2f  %9.2f  %5.2f   %6.1f MB", workerCount, floor, product, product / floor,
+                        bundle.map(\.rssMB).max() ?? 0))
+            }
+        }
+
         static func writeBenchJobs() throws -> String {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("couponbatch-bench-\(getpid())").path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -157,6 +192,11 @@ extension Couponbatch {
                 type: cash
                 off_fen: 1000
                 validity: {days: 7}
+              - key: bench-gift
+                type: gift
+                sku: BENCH-1
+                value_fen: 3900
+                validity: {days: 30}
             """.write(toFile: "\(dir)/templates.yaml", atomically: true, encoding: .utf8)
             try """
             name: bench-issue
@@ -167,6 +207,29 @@ extension Couponbatch {
             coupons:
               - {template: bench-cash}
             """.write(toFile: "\(dir)/bench-issue.yaml", atomically: true, encoding: .utf8)
+            // The bundle benchmark: an issue job and a plan giving each member the same 4 coupons.
+            try """
+            name: bench-issue4
+            kind: issue
+            manual_only: true
+            segment: everyone
+            chunk_size: 20000
+            coupons:
+              - {template: bench-cash, quantity: 3}
+              - {template: bench-gift}
+            """.write(toFile: "\(dir)/bench-issue4.yaml", atomically: true, encoding: .utf8)
+            try """
+            name: bench-bundle
+            kind: bundle
+            manual_only: true
+            chunk_size: 20000
+            """.write(toFile: "\(dir)/bench-bundle.yaml", atomically: true, encoding: .utf8)
+            try """
+            plans:
+              - key: bench-plan
+                price_fen: 29900
+                coupons: [{template: bench-cash, quantity: 3}, {template: bench-gift}]
+            """.write(toFile: "\(dir)/plans.yaml", atomically: true, encoding: .utf8)
             return dir
         }
 
@@ -209,15 +272,22 @@ extension Couponbatch {
         }
 
         static func product(jobsDir: String, url: String?, workers: Int, _ connection: Connection) throws -> (Double, Double) {
+            let members = try connection.query("SELECT count(*) FROM members").row(0).decode(0, as: Int.self)
+            return try product(job: "bench-issue", jobsDir: jobsDir, workers: workers, expected: members, connection)
+        }
+
+        /// Runs `job` once on a clean ledger as a child process: its seconds and peak memory.
+        static func product(job: String, jobsDir: String, workers: Int, expected: Int, _ connection: Connection) throws
+            -> (Double, Double)
+        {
             try reset(connection)
-            let arguments = ["run", "bench-issue", "--jobs-dir", jobsDir, "--workers", "\(workers)", "--at", "2026-11-23T02:00:00Z"]
+            let arguments = ["run", job, "--jobs-dir", jobsDir, "--workers", "\(workers)", "--at", "2026-11-23T02:00:00Z"]
             let started = Date()
             let usage = try ChildProcess.run(CommandLine.arguments[0], arguments)
             let seconds = Date().timeIntervalSince(started)
-            guard usage.status == 0 else { throw ConfigurationError("bench run failed with exit \(usage.status)") }
+            guard usage.status == 0 else { throw ConfigurationError("bench run of \(job) failed with exit \(usage.status)") }
             let issued = try connection.query("SELECT count(*) FROM coupons").row(0).decode(0, as: Int.self)
-            let members = try connection.query("SELECT count(*) FROM members").row(0).decode(0, as: Int.self)
-            guard issued == members else { throw ConfigurationError("bench run issued \(issued) coupons to \(members) members") }
+            guard issued == expected else { throw ConfigurationError("bench run of \(job) issued \(issued) coupons, not \(expected)") }
             return (seconds, Double(usage.maxRSSKilobytes) / 1024)
         }
     }

@@ -17,7 +17,7 @@ struct Couponbatch: ParsableCommand {
         subcommands: [
             Migrate.self, Seed.self, Jobs.self, Cron.self, Run.self, Tick.self, Scheduler.self, Runs.self, SegmentCommand.self, Codes.self,
             Coupons.self, Notifications.self, Members.self, Redeem.self, Redemptions.self, Report.self, Events.self,
-            Bench.self, Doctor.self, Prune.self, Version.self,
+            Plans.self, Subscriptions.self, Bench.self, Doctor.self, Prune.self, Version.self,
         ]
     )
 

@@ -8,6 +8,7 @@ enum ExecutorRegistry {
         case .issue(let action): return IssueExecutor(action: action)
         case .remind(let action): return RemindExecutor(action: action)
         case .expire(let action): return ExpireExecutor(action: action)
+        case .bundle(let action): return BundleExecutor(action: action)
         case .prune(let action): return PruneExecutor(action: action)
         }
     }

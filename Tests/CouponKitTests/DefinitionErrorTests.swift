@@ -273,10 +273,6 @@ extension MalformedCase {
             job: "name: a\nkind: isue\nmanual_only: true\n",
             ["jobs/a.yaml:2:7: kind: unknown kind \"isue\" (did you mean \"issue\"?)"]),
         MalformedCase(
-            "kind planned but not supported yet",
-            job: "name: a\nkind: bundle\nmanual_only: true\n",
-            ["jobs/a.yaml:2:7: kind: kind \"bundle\" is not supported yet"]),
-        MalformedCase(
             "manual_only job with a schedule",
             job: "name: a\nkind: noop\nschedule: \"@daily\"\nmanual_only: true\n",
             ["jobs/a.yaml:3:11: schedule: a manual_only job has no schedule; remove one of them"]),

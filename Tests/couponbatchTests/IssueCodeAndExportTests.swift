@@ -8,7 +8,7 @@ import Testing
 @Suite struct IssueCodeAndExportTests {
     static let columns = [
         "coupon_id", "code", "member_id", "openid", "template", "version", "arm", "face_value_fen", "valid_from",
-        "expires_at", "status",
+        "expires_at", "status", "label",
     ]
     static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
     static let secretEnvironment = ["COUPONBATCH_CODE_SECRET": IssueFixture.secret]
@@ -79,13 +79,14 @@ import Testing
             SELECT c.id::text, c.member_id::text, coalesce(m.openid, '') AS openid, c.template_key, c.template_version::text,
                    coalesce(c.arm, '') AS arm, c.face_value_fen::text,
                    to_char(c.valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS valid_from,
-                   to_char(c.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS expires_at, c.status
+                   to_char(c.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS expires_at, c.status,
+                   coalesce(c.label, '') AS label
             FROM coupons c JOIN members m ON m.id = c.member_id WHERE c.run_id = $1 ORDER BY c.id
             """, [run])
         let expected = stored.map { row in
             [
                 row["id"], row["member_id"], row["openid"], row["template_key"], row["template_version"], row["arm"],
-                row["face_value_fen"], row["valid_from"], row["expires_at"], row["status"],
+                row["face_value_fen"], row["valid_from"], row["expires_at"], row["status"], row["label"],
             ].map { $0 ?? "?" }
         }
         let exported = records.map { fields in fields.enumerated().filter { $0.offset != 1 }.map(\.element) }

@@ -83,7 +83,7 @@ public enum DefinitionLoader {
                     DefinitionError(file: file, line: 1, column: 1, path: "", message: "job file is empty"))
             case .document(let root):
                 let outcome = JobDefinitionParser.read(
-                    root, jobDirectory: directoryName(of: file), catalog: catalog, sinks: sinks)
+                    root, jobDirectory: directoryName(of: file), catalog: catalog, sinks: sinks, plans: plans)
                 guard let name = outcome.name, let nameReader = outcome.nameReader else { continue }
                 if let first = firstFileByName[name] {
                     nameReader.report("duplicate job name \"\(name)\" (already defined in \(first))")

@@ -4,6 +4,7 @@ public enum JobAction: Sendable, Equatable {
     case noop(NoopAction)
     case remind(RemindAction)
     case expire(ExpireAction)
+    case bundle(BundleAction)
     case prune(PruneAction)
 
     public var kind: JobKind {
@@ -12,6 +13,7 @@ public enum JobAction: Sendable, Equatable {
         case .noop: return .noop
         case .remind: return .remind
         case .expire: return .expire
+        case .bundle: return .bundle
         case .prune: return .prune
         }
     }

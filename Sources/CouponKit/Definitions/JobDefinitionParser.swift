@@ -12,6 +12,7 @@ enum JobDefinitionParser {
         .noop: ["sleep_ms", "chunks", "fail"],
         .remind: SweepActionParser.remindFields,
         .expire: SweepActionParser.expireFields,
+        .bundle: ["plans", "chunk_size"],
         .prune: ["older_than", "batch_size"],
     ]
 
@@ -25,7 +26,8 @@ enum JobDefinitionParser {
 
     /// `jobDirectory` is the directory of the file as given, for `list:` segments.
     static func read(
-        _ root: DefinitionReader, jobDirectory: String, catalog: TemplateCatalog, sinks: SinkCatalog = SinkCatalog()
+        _ root: DefinitionReader, jobDirectory: String, catalog: TemplateCatalog, sinks: SinkCatalog = SinkCatalog(),
+        plans: [String: BundlePlan] = [:]
     ) -> Outcome {
         let before = root.diagnostics.count
         guard let mapping = root.mapping() else { return Outcome(nameReader: nil, name: nil, job: nil) }
@@ -115,6 +117,8 @@ enum JobDefinitionParser {
                 .map { .remind($0) }
         case .expire:
             action = SweepActionParser.readExpire(mapping, catalog: catalog, sinks: sinks).map { .expire($0) }
+        case .bundle:
+            action = readBundle(mapping, plans: plans).map { .bundle($0) }
         case .prune:
             action = .prune(
                 PruneAction(
@@ -178,6 +182,35 @@ enum JobDefinitionParser {
         let chunks = mapping.value("chunks")?.int(in: 1...10_000)
         let fail = mapping.value("fail")?.bool()
         return NoopAction(sleepMilliseconds: sleep ?? 0, chunks: chunks ?? 1, fail: fail ?? false)
+    }
+
+    /// `plans: [KEY, …]` (default every plan) and `chunk_size`, shared with issue jobs.
+    private static func readBundle(_ mapping: DefinitionMappingReader, plans: [String: BundlePlan]) -> BundleAction? {
+        let chunkSize = mapping.value("chunk_size")?.int(in: 100...1_000_000)
+        var keys: [String]?
+        if let reader = mapping.value("plans") {
+            guard let items = reader.list() else { return nil }
+            var named: [String] = []
+            for item in items {
+                guard let key = item.string() else { continue }
+                guard plans[key] != nil else {
+                    item.report(
+                        "unknown plan \"\(key)\""
+                            + (plans.isEmpty
+                                ? " (plans.yaml defines none)"
+                                : SpellingSuggestion.hint(for: key, among: plans.keys.sorted())))
+                    continue
+                }
+                if named.contains(key) {
+                    item.report("plan \"\(key)\" is listed twice")
+                    continue
+                }
+                named.append(key)
+            }
+            guard named.count == items.count else { return nil }
+            keys = named
+        }
+        return BundleAction(plans: keys, chunkSize: chunkSize ?? DefinitionDefaults.chunkSize)
     }
 
     private static func readIssue(

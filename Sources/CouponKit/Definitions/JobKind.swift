@@ -8,13 +8,13 @@ public enum JobKind: String, Sendable, CaseIterable {
     case remind
     /// Expires coupons past their validity.
     case expire
-    /// Delivers subscription bundles (not supported yet).
+    /// Delivers the due periods of subscription bundles.
     case bundle
     /// Retention: prunes old finished runs' checkpoints and unused segment snapshots.
     case prune
 
     /// Whether job files of this kind load; the others are refused with "not supported yet".
     public var isSupported: Bool {
-        self == .issue || self == .noop || self == .remind || self == .expire || self == .prune
+        self == .issue || self == .noop || self == .remind || self == .expire || self == .bundle || self == .prune
     }
 }

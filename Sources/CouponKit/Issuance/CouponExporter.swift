@@ -16,7 +16,7 @@ public struct CouponExporter: Sendable {
         self.format = format
     }
 
-    static let header = "coupon_id,code,member_id,openid,template,version,arm,face_value_fen,valid_from,expires_at,status"
+    static let header = "coupon_id,code,member_id,openid,template,version,arm,face_value_fen,valid_from,expires_at,status,label"
 
     /// Writes every coupon of `runID` through `write`, in id order; returns how many.
     @discardableResult
@@ -29,7 +29,7 @@ public struct CouponExporter: Sendable {
         try connection.forEachRow(
             """
             SELECT c.id, c.member_id, m.openid, c.template_key, c.template_version, c.arm, c.face_value_fen,
-                   c.valid_from, c.expires_at, c.status
+                   c.valid_from, c.expires_at, c.status, c.label
             FROM coupons c LEFT JOIN members m ON m.id = c.member_id
             WHERE c.run_id = $1
             ORDER BY c.id
@@ -42,7 +42,7 @@ public struct CouponExporter: Sendable {
                 template: try row.decode("template_key"), version: try row.decode("template_version"),
                 arm: try row.decodeIfPresent("arm"), face_value_fen: try row.decode("face_value_fen"),
                 valid_from: Self.iso(try row.decode("valid_from")), expires_at: Self.iso(try row.decode("expires_at")),
-                status: try row.decode("status"))
+                status: try row.decode("status"), label: try row.decodeIfPresent("label"))
             try write(format == .csv ? record.csvLine : record.jsonLine)
             count += 1
         }
@@ -63,16 +63,19 @@ public struct CouponExporter: Sendable {
         let valid_from: String
         let expires_at: String
         let status: String
+        /// A subscription plan's exclusive label (会员专享): member-exclusive coupons show it.
+        let label: String?
 
         var csvLine: String {
             [
                 "\(coupon_id)", code, "\(member_id)", Self.csv(openid ?? ""), Self.csv(template), "\(version)",
                 Self.csv(arm ?? ""), "\(face_value_fen)", valid_from, expires_at, status,
+                Self.csv(label ?? ""),
             ].joined(separator: ",") + "\n"
         }
 
         enum CodingKeys: String, CodingKey {
-            case coupon_id, code, member_id, openid, template, version, arm, face_value_fen, valid_from, expires_at, status
+            case coupon_id, code, member_id, openid, template, version, arm, face_value_fen, valid_from, expires_at, status, label
         }
 
         /// Every column on every line, `null` when empty, as in the CSV header: the synthesized
@@ -90,6 +93,7 @@ public struct CouponExporter: Sendable {
             try container.encode(valid_from, forKey: .valid_from)
             try container.encode(expires_at, forKey: .expires_at)
             try container.encode(status, forKey: .status)
+            try container.encode(label, forKey: .label)
         }
 
         var jsonLine: String {

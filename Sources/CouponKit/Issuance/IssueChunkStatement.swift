@@ -39,15 +39,6 @@ struct IssueChunkStatement {
         case events(ids: [Int64], memberIDs: [Int64])
     }
 
-    /// Parameters are numbered in the order they are added.
-    final class Parameters {
-        var values: [any PostgresBindable] = []
-        func add(_ value: any PostgresBindable) -> String {
-            values.append(value)
-            return "$\(values.count)"
-        }
-    }
-
     /// The members of this arm among `members` that may get its pack: `from` is `FROM … WHERE …`
     /// (limits checked unless `limits` is false), `id` the member id column, `event` the event
     /// column (NULL for a range), and `capNumbers` the member's highest cap number per line (nil
@@ -59,7 +50,7 @@ struct IssueChunkStatement {
     /// join, never run it as a nested loop, so no estimate can turn it into a re-scan per member.
     /// (The full join's extra rows, coupons of members outside the segment, are dropped by a
     /// filter that is deliberately not strict, so the planner keeps the join full.)
-    func eligibility(_ members: Members, limits: Bool = true, _ p: Parameters)
+    func eligibility(_ members: Members, limits: Bool = true, _ p: SQLParameters)
         -> (from: String, id: String, event: String, capNumbers: [String?])
     {
         // The member rows, and the same members' rows of the cap index (a range of it, or one
@@ -143,7 +134,7 @@ struct IssueChunkStatement {
     }
 
     func countEligible(_ members: Members) -> (sql: String, parameters: [any PostgresBindable]) {
-        let p = Parameters()
+        let p = SQLParameters()
         let from = eligibility(members, p).from
         return ("SELECT count(*) \(from)", p.values)
     }
@@ -153,14 +144,14 @@ struct IssueChunkStatement {
     func countPerChunk(lower: Int64, upper: Int64, size: Int64, limits: Bool) -> (
         sql: String, parameters: [any PostgresBindable]
     ) {
-        let p = Parameters()
+        let p = SQLParameters()
         let (from, id, _, _) = eligibility(.range(lower: lower, upper: upper), limits: limits, p)
         return ("SELECT ((\(id) - \(p.add(lower))) / \(p.add(size)))::int AS chunk, count(*) AS members \(from) GROUP BY 1", p.values)
     }
 
     /// Up to `limit` eligible members in id order, for samples.
     func sample(limit: Int) -> (sql: String, parameters: [any PostgresBindable]) {
-        let p = Parameters()
+        let p = SQLParameters()
         let (from, id, _, _) = eligibility(.range(lower: Int64.min, upper: Int64.max), p)
         return ("SELECT \(id) \(from) ORDER BY \(id) LIMIT \(p.add(Int64(limit)))", p.values)
     }
@@ -174,7 +165,7 @@ struct IssueChunkStatement {
     /// Inserts the pack for every eligible member of `members`: the first `limit` by member id
     /// (by event id for events, first come first served), each coupon recording its event.
     func insert(_ members: Members, limit: Int64?) -> (sql: String, parameters: [any PostgresBindable]) {
-        let p = Parameters()
+        let p = SQLParameters()
         let (from, id, event, capNumbers) = eligibility(members, p)
         var order = id
         if case .events = members { order = event }
@@ -190,13 +181,7 @@ struct IssueChunkStatement {
             )
         }
         // One element per coupon of the pack; seq numbers the coupons of a member's pack.
-        var keys: [String] = []
-        var versions: [Int32] = []
-        var seqs: [Int32] = []
-        var faces: [Int64] = []
-        var froms: [String] = []
-        var expiries: [String] = []
-        var uses: [Int32] = []  // -1 for none (arrays of optionals are not bindable)
+        var pack = CouponLineArrays()
         var capOffsets: [Int32] = []  // 1…quantity for a limited template's coupons, -1 otherwise
         var capLines: [Int32] = []  // the line whose cap number a coupon continues (1-based), 0 for none
         var faceCases: [String] = []
@@ -206,27 +191,11 @@ struct IssueChunkStatement {
                 seq += 1
                 capOffsets.append(line.isLimited ? Int32(index + 1) : -1)
                 capLines.append(line.isLimited ? Int32(lineIndex + 1) : 0)
-                keys.append(line.templateKey)
-                versions.append(Int32(line.version))
-                seqs.append(seq)
-                faces.append(line.faceValueFen)
-                froms.append(line.validFrom.postgresText ?? "")
-                expiries.append(line.expiresAt.postgresText ?? "")
-                uses.append(Int32(line.usesLeft ?? -1))
+                pack.append(line, seq: seq)
                 if let choices = line.blindbox {
-                    // A deterministic draw per (run, member, seq): a resumed run draws the same.
-                    var cumulative: [Int64] = []
-                    var total: Int64 = 0
-                    for choice in choices {
-                        total += Int64(choice.weight)
-                        cumulative.append(total)
-                    }
-                    let draw = "mod(abs(hashint8extended(e.id, \(p.add(runID &* 1_000 &+ Int64(seq))))), \(p.add(total)))"
-                    faceCases.append(
-                        """
-                        WHEN \(p.add(seq)) THEN (SELECT b.v FROM unnest(\(p.add(choices.map(\.valueFen)))::bigint[], \
-                        \(p.add(cumulative))::bigint[]) AS b(v, c) WHERE b.c > \(draw) ORDER BY b.c LIMIT 1)
-                        """)
+                    let salt = p.add(runID &* 1_000 &+ Int64(seq))
+                    let draw = CouponPackSQL.blindboxDraw(choices, member: "e.id", salt: salt, p)
+                    faceCases.append("WHEN \(p.add(seq)) THEN \(draw)")
                 }
             }
         }
@@ -246,10 +215,8 @@ struct IssueChunkStatement {
                                  issued_at, valid_from, expires_at, uses_left, cap_seq, event_id)
             SELECT l.key, l.version, e.id, \(p.add(runID)), l.seq, \(p.add(arm.name)), \(face),
                    \(p.add(plan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1), \(capSeq), e.event_id
-            FROM e CROSS JOIN unnest(\(p.add(keys))::text[], \(p.add(versions))::int[], \(p.add(seqs))::int[],
-                              \(p.add(faces))::bigint[], \(p.add(froms))::timestamptz[], \(p.add(expiries))::timestamptz[],
-                              \(p.add(uses))::int[], \(p.add(capOffsets))::int[], \(p.add(capLines))::int[])
-                AS l(key, version, seq, face, valid_from, expires_at, uses_left, cap_offset, cap_line)
+            FROM e CROSS JOIN unnest(\(pack.unnestArguments(p)), \(p.add(capOffsets))::int[], \(p.add(capLines))::int[])
+                AS l(\(CouponLineArrays.columns), cap_offset, cap_line)
             """, p.values
         )
     }

@@ -41,31 +41,9 @@ public struct IssueExecutor: JobExecutor {
         var warnings = segment.warnings.map { "\($0)" }
         func lines(_ grants: [CouponGrant]) throws -> [IssuePlan.Line] {
             try grants.map { grant in
-                guard let template = context.deployment.templates[grant.templateKey] else {
-                    throw ConfigurationError("job \(context.job.name): template \(grant.templateKey) is not defined")
-                }
-                let version =
-                    register
-                    ? try TemplateCatalogStore.register(template, connection)
-                    : try TemplateCatalogStore.versionIfRegistered(template, connection)
-                let window = ValidityWindow.compute(for: template, issuedAt: issuedAt)
-                if !window.isOpen(at: issuedAt) {
-                    throw ConfigurationError(
-                        "template \(template.key): its validity window ended before this run's slot; nothing to issue")
-                }
-                var blindbox: [IssuePlan.WeightedValue]?
-                var uses: Int?
-                switch template.kind {
-                case .blindbox(let choices, _): blindbox = choices.map { .init(valueFen: $0.offFen, weight: $0.weight) }
-                case .punch(let count, _): uses = count
-                default: break
-                }
-                return IssuePlan.Line(
-                    templateKey: template.key, version: version, quantity: grant.quantity,
-                    faceValueFen: template.faceValueFen, blindbox: blindbox, usesLeft: uses,
-                    validFrom: window.validFrom, expiresAt: window.expiresAt, perMemberLimit: template.perMemberLimit,
-                    reissueAfterDays: template.reissueAfterDays, finiteStock: template.stock != nil,
-                    unnumberedCoupons: try TemplateCatalogStore.hasUnnumberedCoupons(template.key, connection))
+                try Self.planLine(
+                    grant, deployment: context.deployment, owner: "job \(context.job.name)", issuedAt: issuedAt,
+                    register: register, connection)
             }
         }
         var arms: [IssuePlan.Arm] = []
@@ -89,6 +67,40 @@ public struct IssueExecutor: JobExecutor {
         return IssuePlan(
             segment: segment, arms: arms, totalWeight: total, armSeed: RunLedger.lockKey("arm:\(context.job.name)"),
             issuedAt: issuedAt, warnings: warnings)
+    }
+
+    /// One coupon line as a run freezes it: the template's version (registered unless `register`
+    /// is false, for dry runs), its validity from `issuedAt`, value and limits. Bundle runs freeze
+    /// their plans' lines the same way.
+    static func planLine(
+        _ grant: CouponGrant, deployment: Deployment, owner: String, issuedAt: Date, register: Bool,
+        _ connection: Connection
+    ) throws -> IssuePlan.Line {
+        guard let template = deployment.templates[grant.templateKey] else {
+            throw ConfigurationError("\(owner): template \(grant.templateKey) is not defined")
+        }
+        let version =
+            register
+            ? try TemplateCatalogStore.register(template, connection)
+            : try TemplateCatalogStore.versionIfRegistered(template, connection)
+        let window = ValidityWindow.compute(for: template, issuedAt: issuedAt)
+        if !window.isOpen(at: issuedAt) {
+            throw ConfigurationError(
+                "template \(template.key): its validity window ended before this run's slot; nothing to issue")
+        }
+        var blindbox: [IssuePlan.WeightedValue]?
+        var uses: Int?
+        switch template.kind {
+        case .blindbox(let choices, _): blindbox = choices.map { .init(valueFen: $0.offFen, weight: $0.weight) }
+        case .punch(let count, _): uses = count
+        default: break
+        }
+        return IssuePlan.Line(
+            templateKey: template.key, version: version, quantity: grant.quantity,
+            faceValueFen: template.faceValueFen, blindbox: blindbox, usesLeft: uses,
+            validFrom: window.validFrom, expiresAt: window.expiresAt, perMemberLimit: template.perMemberLimit,
+            reissueAfterDays: template.reissueAfterDays, finiteStock: template.stock != nil,
+            unnumberedCoupons: try TemplateCatalogStore.hasUnnumberedCoupons(template.key, connection))
     }
 
     static func issuePlan(_ plan: RunPlan) throws -> IssuePlan {

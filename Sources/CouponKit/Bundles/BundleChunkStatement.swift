@@ -1,0 +1,179 @@
+import Foundation
+import Postgres
+
+/// The SQL of one bundle chunk: read the chunk's subscriptions, record their periods, write the
+/// delivered periods' coupons. Each is one set-based statement over `unnest` arrays, so a chunk
+/// costs three round trips however many subscriptions it holds.
+enum BundleChunkStatement {
+    /// Subscriptions of members `[lower, upper)` on `plans`, each with its last settled period.
+    /// All of a member's subscriptions fall in one chunk (chunks split member ids), so the
+    /// coupon numbers of a member's run stay unique without looking at other chunks.
+    static func subscriptions(lower: Int64, upper: Int64, plans: [String], _ connection: Connection) throws
+        -> [SubscriptionRecord]
+    {
+        var records: [SubscriptionRecord] = []
+        // Times travel as microseconds and days since 1970: cheap to decode, exact.
+        let result = try connection.query(
+            """
+            SELECT s.id, s.member_id, s.plan,
+                   (extract(epoch FROM s.started_at) * 1000000)::bigint AS started,
+                   s.paid_through - date '1970-01-01' AS paid_through,
+                   (extract(epoch FROM s.paused_from) * 1000000)::bigint AS paused_from,
+                   (extract(epoch FROM s.paused_until) * 1000000)::bigint AS paused_until,
+                   s.ends_on - date '1970-01-01' AS ends_on,
+                   coalesce(x.settled, 0) AS settled, coalesce(x.recorded, 0) AS recorded
+            FROM subscriptions s
+            LEFT JOIN LATERAL (
+                SELECT max(d.period) FILTER (WHERE d.status <> 'waiting_stock') AS settled, max(d.period) AS recorded
+                FROM bundle_deliveries d WHERE d.subscription_id = s.id
+            ) x ON true
+            WHERE s.member_id >= $1 AND s.member_id < $2 AND s.plan = ANY($3::text[])
+            ORDER BY s.member_id, s.id
+            """, [lower, upper, plans])
+        records.reserveCapacity(result.count)
+        for row in result.rows {
+            func instant(_ column: Int) throws -> Date? {
+                try row.decodeIfPresent(column, as: Int64.self).map { Date(timeIntervalSince1970: Double($0) / 1_000_000) }
+            }
+            func day(_ column: Int) throws -> CalendarDay? {
+                try row.decodeIfPresent(column, as: Int.self).map {
+                    let civil = CronCivil.date(days: $0)
+                    return CalendarDay(clampingYear: civil.year, month: civil.month, day: civil.day)
+                }
+            }
+            var pause: DateInterval?
+            if let from = try instant(5), let until = try instant(6), until >= from {
+                pause = DateInterval(start: from, end: until)
+            }
+            let terms = SubscriptionTerms(
+                startedAt: try instant(3) ?? Date.distantPast, paidThrough: try day(4) ?? CalendarDay(clampingYear: 1, month: 1, day: 1),
+                pause: pause, endsOn: try day(7))
+            records.append(
+                SubscriptionRecord(
+                    id: try row.decode(0, as: Int64.self), memberID: try row.decode(1, as: Int64.self),
+                    plan: try row.decode(2, as: String.self), terms: terms, settled: try row.decode(8, as: Int.self),
+                    recorded: try row.decode(9, as: Int.self)))
+        }
+        return records
+    }
+
+    /// What `write` did: the periods this transaction recorded (those another run had settled
+    /// first are left out: their rows were left alone), and the coupons written for them.
+    struct Written {
+        var owned: [PlannedDelivery]
+        var coupons: Int
+    }
+
+    /// The primary key a concurrent run's periods collide on.
+    static let periodConstraint = "bundle_deliveries_pkey"
+
+    /// Records `planned` and writes the coupons of its delivered periods in one statement: the
+    /// `bundle_deliveries` writes feed the coupon insert through data-modifying CTEs, so only the
+    /// periods this transaction really recorded get coupons. New periods are a plain INSERT (an
+    /// upsert costs about twice as much per row): a period another run recorded since the chunk
+    /// read its subscriptions fails on `periodConstraint`, and the caller redoes the chunk. A
+    /// period waiting for stock is updated, unless another run settled it first (then it is
+    /// left alone and gets nothing here).
+    static func write(_ planned: [PlannedDelivery], plan runPlan: BundleRunPlan, runID: Int64, _ tx: Connection) throws
+        -> Written
+    {
+        guard !planned.isEmpty else { return Written(owned: [], coupons: 0) }
+        let p = SQLParameters()
+        let run = p.add(runID)
+        let lines = couponLines(runPlan, run: run, p)
+        // Integers only, as array text built byte by byte: the plan as its index in `plans`, the
+        // status and whether the period's row exists as one code, times as microseconds since 1970.
+        let planKeys = runPlan.plans.map(\.key)
+        let planIndex = Dictionary(uniqueKeysWithValues: planKeys.enumerated().map { ($1, Int64($0 + 1)) })
+        func array(_ values: (PlannedDelivery) -> Int64) -> String { SQLIntegerArray.text(planned.lazy.map(values)) }
+        let statuses: [PlannedDelivery.Status] = [.delivered, .skipped, .waitingStock]
+        let input = """
+            SELECT i.subscription_id, i.period, i.member_id, (\(p.add(planKeys))::text[])[i.plan_no] AS plan, i.due_micros,
+                   (\(p.add(statuses.map(\.rawValue)))::text[])[i.code % 10 + 1] AS status, i.code >= 10 AS retry, i.coupons, i.seq_base
+            FROM unnest(\(p.add(array(\.subscriptionID)))::bigint[], \(p.add(array { Int64($0.period) }))::int[],
+                        \(p.add(array(\.memberID)))::bigint[], \(p.add(array { planIndex[$0.plan] ?? 0 }))::int[],
+                        \(p.add(array { Int64(($0.dueAt.timeIntervalSince1970 * 1_000_000).rounded()) }))::bigint[],
+                        \(p.add(array { Int64((statuses.firstIndex(of: $0.status) ?? 0) + ($0.retry ? 10 : 0)) }))::int[],
+                        \(p.add(array { Int64($0.coupons) }))::int[], \(p.add(array { Int64($0.seqBase) }))::int[])
+                AS i(subscription_id, period, member_id, plan_no, due_micros, code, coupons, seq_base)
+            """
+        let sql = """
+            WITH i AS (\(input)),
+            inserted AS (
+                INSERT INTO bundle_deliveries (subscription_id, period, member_id, plan, due_at, status, run_id, coupons)
+                SELECT i.subscription_id, i.period, i.member_id, i.plan, to_timestamp(i.due_micros / 1000000.0), i.status,
+                       \(run), i.coupons
+                FROM i WHERE NOT i.retry
+                RETURNING subscription_id, period, status
+            ),
+            retried AS (
+                UPDATE bundle_deliveries AS w
+                SET status = i.status, run_id = \(run), coupons = i.coupons, recorded_at = now()
+                FROM i
+                WHERE i.retry AND w.subscription_id = i.subscription_id AND w.period = i.period AND w.status = 'waiting_stock'
+                RETURNING w.subscription_id, w.period, w.status
+            ),
+            d AS (SELECT * FROM inserted UNION ALL SELECT * FROM retried),
+            c AS (
+                INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, label, face_value_fen,
+                                     issued_at, valid_from, expires_at, uses_left)
+                SELECT l.key, l.version, i.member_id, \(run), i.seq_base + l.seq, nullif(l.label, ''), \(lines.face),
+                       \(p.add(runPlan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1)
+                FROM d
+                JOIN i ON i.subscription_id = d.subscription_id AND i.period = d.period
+                JOIN \(lines.from) ON l.plan = i.plan AND (l.welcome = 0 OR i.period = 1)
+                WHERE d.status = 'delivered'
+            )
+            SELECT i.subscription_id, i.period FROM i
+            WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.subscription_id = i.subscription_id AND d.period = i.period)
+            """
+        let result = try tx.query(sql, p.values)
+        var lost: Set<PeriodKey> = []
+        for row in result.rows {
+            lost.insert(PeriodKey(subscription: try row.decode(0, as: Int64.self), period: try row.decode(1, as: Int.self)))
+        }
+        let owned = lost.isEmpty ? planned : planned.filter { !lost.contains(PeriodKey(subscription: $0.subscriptionID, period: $0.period)) }
+        return Written(owned: owned, coupons: owned.reduce(0) { $0 + ($1.status == .delivered ? $1.coupons : 0) })
+    }
+
+    private struct PeriodKey: Hashable {
+        let subscription: Int64
+        let period: Int
+    }
+
+    /// Every coupon line of every plan as one `unnest` (`l`), with the face value expression
+    /// (blind boxes drawn per run, member and seq). `seq` numbers a period's coupons 1…n,
+    /// welcome last; `line` tells the lines apart for the draws.
+    private static func couponLines(_ runPlan: BundleRunPlan, run: String, _ p: SQLParameters) -> (from: String, face: String) {
+        var plans: [String] = []
+        var welcome: [Int32] = []
+        var labels: [String] = []
+        var pack = CouponLineArrays()
+        var faceCases: [String] = []
+        for plan in runPlan.plans {
+            var seq: Int32 = 0
+            for (isWelcome, lines) in [(false, plan.coupons), (true, plan.welcome)] {
+                for line in lines {
+                    for _ in 0..<line.quantity {
+                        seq += 1
+                        plans.append(plan.key)
+                        welcome.append(isWelcome ? 1 : 0)
+                        labels.append(plan.label ?? "")
+                        pack.append(line, seq: seq)
+                        if let choices = line.blindbox {
+                            let salt = "(\(run)::bigint * 1000 + i.seq_base + l.seq)"
+                            let draw = CouponPackSQL.blindboxDraw(choices, member: "i.member_id", salt: salt, p)
+                            faceCases.append("WHEN \(p.add(Int32(pack.count))) THEN \(draw)")
+                        }
+                    }
+                }
+            }
+        }
+        let face = faceCases.isEmpty ? "l.face" : "CASE l.line \(faceCases.joined(separator: " ")) ELSE l.face END"
+        let from = """
+            unnest(\(p.add(plans))::text[], \(p.add(welcome))::int[], \(p.add(labels))::text[], \(pack.unnestArguments(p)))
+                WITH ORDINALITY AS l(plan, welcome, label, \(CouponLineArrays.columns), line)
+            """
+        return (from, face)
+    }
+}

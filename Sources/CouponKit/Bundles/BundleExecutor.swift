@@ -1,0 +1,183 @@
+import Foundation
+import Logging
+import Postgres
+
+/// `kind: bundle`: delivers every due period of the subscriptions of the job's plans exactly
+/// once. A period's coupons are written in the same transaction as its `bundle_deliveries` row,
+/// whose primary key (subscription, period) makes a second delivery impossible; one chunk of the
+/// member id space is one transaction, fenced and checkpointed by the engine like issuance.
+public struct BundleExecutor: JobExecutor {
+    public let action: BundleAction
+
+    public init(action: BundleAction) { self.action = action }
+
+    // MARK: Planning
+
+    public func plan(_ context: RunContext, _ connection: Connection) throws -> RunPlan {
+        let runPlan = try makeRunPlan(context, connection, register: true)
+        let keys = runPlan.plans.map(\.key)
+        let bounds = try connection.query(
+            "SELECT min(member_id) AS lo, max(member_id) AS hi FROM subscriptions WHERE plan = ANY($1::text[])", [keys]
+        ).row(0)
+        var chunks: [RunPlan.Chunk] = []
+        if let lo = try bounds.decodeIfPresent("lo", as: Int64.self), let hi = try bounds.decodeIfPresent("hi", as: Int64.self) {
+            chunks = RunPlan.ranges(from: lo, to: hi + 1, size: Int64(action.chunkSize))
+        }
+        let payload = String(decoding: try JSONEncoder().encode(runPlan), as: UTF8.self)
+        // With finite stock, chunks commit in member order on one worker, as issuance does, so
+        // the periods served are the same whatever the number of workers.
+        return RunPlan(chunks: chunks, payload: payload, parallel: !runPlan.hasFiniteStock)
+    }
+
+    func makeRunPlan(_ context: RunContext, _ connection: Connection, register: Bool) throws -> BundleRunPlan {
+        try BundleRunPlan.make(
+            keys: action.planKeys(in: context.deployment), deployment: context.deployment, jobName: context.job.name,
+            issuedAt: context.run.slot, register: register, connection)
+    }
+
+    static func runPlan(_ plan: RunPlan) throws -> BundleRunPlan {
+        guard let payload = plan.payload else { throw ConfigurationError("a bundle run's plan has no payload") }
+        return try JSONDecoder().decode(BundleRunPlan.self, from: Data(payload.utf8))
+    }
+
+    // MARK: One chunk
+
+    public func execute(chunk: Int, of plan: RunPlan, _ context: RunContext, in tx: Connection) throws -> RunCounts {
+        let runPlan = try Self.runPlan(plan)
+        let bounds = plan.chunks[chunk]
+        let (subscriptions, planned, written) = try writePeriods(chunk: bounds, runPlan, runID: context.run.id, tx)
+        let owned = written.owned
+        let delivered = owned.filter { $0.status == .delivered }
+
+        // Stock for exactly what was written; a concurrent run that took it first rolls the chunk back.
+        var issued: [String: Int64] = [:]
+        var faceValue: Int64 = 0
+        var hasBlindbox = false
+        // Periods by (plan, first period or not): each such group gets the same lines.
+        var groups: [String: (first: Int64, later: Int64)] = [:]
+        for delivery in delivered {
+            if delivery.period == 1 { groups[delivery.plan, default: (0, 0)].first += 1 } else { groups[delivery.plan, default: (0, 0)].later += 1 }
+        }
+        for (key, group) in groups {
+            guard let plan = runPlan.plan(key) else { continue }
+            for (periods, lines) in [(group.first, plan.lines(period: 1)), (group.later, plan.coupons)] where periods > 0 {
+                for line in lines {
+                    issued[line.templateKey, default: 0] += periods * Int64(line.quantity)
+                    faceValue += periods * line.faceValueFen * Int64(line.quantity)
+                    hasBlindbox = hasBlindbox || line.blindbox != nil
+                }
+            }
+        }
+        var counts: RunCounts = ["subscriptions_scanned": Int64(subscriptions.count)]
+        for (key, count) in issued.sorted(by: { $0.key < $1.key }) {
+            let reserved = try tx.execute(
+                """
+                UPDATE template_stock SET issued = issued + $2
+                WHERE key = $1 AND (stock IS NULL OR issued + $2 <= stock)
+                """, [key, count])
+            if reserved != 1 { throw IssueExecutor.StockContention(key: key) }
+            counts["template.\(key)"] = count
+        }
+        if hasBlindbox {
+            faceValue = try tx.query(
+                """
+                SELECT coalesce(sum(face_value_fen), 0)::bigint FROM coupons
+                WHERE run_id = $1 AND member_id >= $2 AND member_id < $3
+                """, [context.run.id, bounds.lower, bounds.upper]
+            ).row(0).decode(0, as: Int64.self)
+        }
+
+        // The one place a delivery's `bundle` notification goes (see BundleOutbox).
+        try BundleOutbox.enqueue(delivered, plan: runPlan, context, in: tx)
+
+        counts["periods_delivered"] = Int64(delivered.count)
+        counts["periods_skipped"] = Int64(owned.filter { $0.status == .skipped }.count)
+        counts["periods_waiting_stock"] = Int64(owned.filter { $0.status == .waitingStock }.count)
+        counts["periods_already_settled"] = Int64(planned.count - owned.count)
+        counts["members_delivered"] = Int64(Set(delivered.map(\.memberID)).count)
+        counts["coupons_issued"] = Int64(written.coupons)
+        counts["face_value_fen"] = faceValue
+        return counts.filter { $0.value != 0 || $0.key == "coupons_issued" }
+    }
+
+    /// Reads the chunk's subscriptions, decides their due periods against the stock left, and
+    /// writes them. When another run records one of the same periods first, the insert collides
+    /// on the periods' primary key; the chunk's reads and writes are then redone in a savepoint,
+    /// and the fresh read sees that run's periods as settled.
+    private func writePeriods(chunk bounds: RunPlan.Chunk, _ runPlan: BundleRunPlan, runID: Int64, _ tx: Connection)
+        throws -> ([SubscriptionRecord], [PlannedDelivery], BundleChunkStatement.Written)
+    {
+        func attempt(_ tx: Connection) throws -> ([SubscriptionRecord], [PlannedDelivery], BundleChunkStatement.Written) {
+            let subscriptions = try BundleChunkStatement.subscriptions(
+                lower: bounds.lower, upper: bounds.upper, plans: runPlan.plans.map(\.key), tx)
+            var available: [String: Int64] = [:]
+            for line in runPlan.plans.flatMap({ $0.coupons + $0.welcome }) where line.finiteStock {
+                if let left = try TemplateCatalogStore.available(line.templateKey, tx) { available[line.templateKey] = left }
+            }
+            let planned = try BundleAllocation.decide(
+                subscriptions, plan: runPlan, through: runPlan.issuedAt, available: available)
+            return (subscriptions, planned, try BundleChunkStatement.write(planned, plan: runPlan, runID: runID, tx))
+        }
+        for _ in 0..<IssueExecutor.capCollisionRetries {
+            do {
+                return try tx.savepoint("bundle_periods", attempt)
+            } catch let error as PostgresError
+                where error.code == .uniqueViolation && error.constraint == BundleChunkStatement.periodConstraint
+            {
+                continue
+            }
+        }
+        throw PeriodContention()
+    }
+
+    /// Other runs kept recording this chunk's periods first; the engine retries the chunk later.
+    struct PeriodContention: Error, RetryableError, CustomStringConvertible {
+        var description: String { "other bundle runs kept delivering this chunk's periods first; retrying" }
+    }
+
+    public func finish(_ plan: RunPlan, counts: RunCounts, _ context: RunContext, _ connection: Connection) throws
+        -> String?
+    {
+        var notes: [String] = []
+        if let waiting = counts["periods_waiting_stock"], waiting > 0 {
+            let keys = try connection.query(
+                """
+                SELECT string_agg(DISTINCT plan, ', ' ORDER BY plan) FROM bundle_deliveries
+                WHERE run_id = $1 AND status = 'waiting_stock'
+                """, [context.run.id]
+            ).row(0).decodeIfPresent(0, as: String.self)
+            notes.append("\(waiting) periods waiting for stock (plans: \(keys ?? "-")); later runs retry them")
+        }
+        if !BundleOutbox.isWired, (counts["periods_delivered"] ?? 0) > 0 {
+            notes.append("bundle notifications not sent: the notifications outbox is not built yet")
+        }
+        return notes.isEmpty ? nil : notes.joined(separator: "; ")
+    }
+
+    // MARK: Dry run
+
+    public func dryRun(_ context: RunContext, _ connection: Connection) throws -> DryRunReport {
+        let runPlan = try makeRunPlan(context, connection, register: false)
+        var available: [String: Int64] = [:]
+        for key in Set(runPlan.plans.flatMap { ($0.coupons + $0.welcome).filter(\.finiteStock).map(\.templateKey) }) {
+            if let template = context.deployment.templates[key] {
+                available[key] = try TemplateCatalogStore.availableOnceSynced(template, connection) ?? Int64.max
+            }
+        }
+        let subscriptions = try BundleChunkStatement.subscriptions(
+            lower: Int64.min, upper: Int64.max, plans: runPlan.plans.map(\.key), connection)
+        let planned = try BundleAllocation.decide(
+            subscriptions, plan: runPlan, through: runPlan.issuedAt, available: available)
+        var lines: [DryRunReport.Line] = [.init("subscriptions", "\(subscriptions.count)")]
+        for plan in runPlan.plans {
+            let mine = planned.filter { $0.plan == plan.key }
+            func count(_ status: PlannedDelivery.Status) -> Int { mine.filter { $0.status == status }.count }
+            lines.append(
+                .init(
+                    "plan \(plan.key)",
+                    "\(count(.delivered)) periods to deliver (\(mine.reduce(0) { $0 + $1.coupons }) coupons), "
+                        + "\(count(.skipped)) to skip (paused), \(count(.waitingStock)) would wait for stock"))
+        }
+        return DryRunReport(lines: lines)
+    }
+}

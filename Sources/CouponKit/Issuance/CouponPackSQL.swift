@@ -1,0 +1,94 @@
+import Foundation
+import Postgres
+
+/// Parameters of a statement being built, numbered `$1, $2, …` in the order they are added.
+final class SQLParameters {
+    var values: [any PostgresBindable] = []
+
+    func add(_ value: any PostgresBindable) -> String {
+        values.append(value)
+        return "$\(values.count)"
+    }
+}
+
+/// SQL pieces shared by the statements that write coupons (issue and bundle chunks).
+enum CouponPackSQL {
+    /// A blind box's face value drawn deterministically from `salt` (an SQL bigint expression of
+    /// the run and the coupon's seq) and the member: a resumed run draws the same values.
+    static func blindboxDraw(_ choices: [IssuePlan.WeightedValue], member: String, salt: String, _ p: SQLParameters)
+        -> String
+    {
+        var cumulative: [Int64] = []
+        var total: Int64 = 0
+        for choice in choices {
+            total += Int64(choice.weight)
+            cumulative.append(total)
+        }
+        let draw = "mod(abs(hashint8extended(\(member), \(salt))), \(p.add(total)))"
+        return """
+            (SELECT b.v FROM unnest(\(p.add(choices.map(\.valueFen)))::bigint[], \
+            \(p.add(cumulative))::bigint[]) AS b(v, c) WHERE b.c > \(draw) ORDER BY b.c LIMIT 1)
+            """
+    }
+}
+
+/// The coupons of a pack as parallel arrays, one element a coupon, for one `unnest` whose
+/// columns are `CouponLineArrays.columns`: what issue and bundle chunks both insert.
+struct CouponLineArrays {
+    static let columns = "key, version, seq, face, valid_from, expires_at, uses_left"
+
+    private(set) var keys: [String] = []
+    private(set) var versions: [Int32] = []
+    private(set) var seqs: [Int32] = []
+    private(set) var faces: [Int64] = []
+    private(set) var froms: [String] = []
+    private(set) var expiries: [String] = []
+    /// -1 for none (arrays of optionals are not bindable).
+    private(set) var uses: [Int32] = []
+
+    var count: Int { keys.count }
+
+    mutating func append(_ line: IssuePlan.Line, seq: Int32) {
+        keys.append(line.templateKey)
+        versions.append(Int32(line.version))
+        seqs.append(seq)
+        faces.append(line.faceValueFen)
+        froms.append(line.validFrom.postgresText ?? "")
+        expiries.append(line.expiresAt.postgresText ?? "")
+        uses.append(Int32(line.usesLeft ?? -1))
+    }
+
+    /// The arrays as `unnest` arguments, in the order of `columns`.
+    func unnestArguments(_ p: SQLParameters) -> String {
+        """
+        \(p.add(keys))::text[], \(p.add(versions))::int[], \(p.add(seqs))::int[], \(p.add(faces))::bigint[], \
+        \(p.add(froms))::timestamptz[], \(p.add(expiries))::timestamptz[], \(p.add(uses))::int[]
+        """
+    }
+}
+
+/// Integer arrays as PostgreSQL array text (`{1,2,3}`), written byte by byte: a bundle chunk
+/// sends several arrays of tens of thousands of numbers, and going through one `String` per
+/// element cost more than the server's work on them.
+enum SQLIntegerArray {
+    static func text(_ values: some Collection<Int64>) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(values.count * 8 + 2)
+        bytes.append(UInt8(ascii: "{"))
+        var first = true
+        for value in values {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            if value < 0 { bytes.append(UInt8(ascii: "-")) }
+            var magnitude = value.magnitude
+            let start = bytes.count
+            repeat {
+                bytes.append(UInt8(truncatingIfNeeded: magnitude % 10) + 0x30)
+                magnitude /= 10
+            } while magnitude > 0
+            bytes[start...].reverse()
+        }
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

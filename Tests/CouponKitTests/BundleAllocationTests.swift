@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+@testable import CouponKit
+
+/// Which due periods a chunk delivers, skips or leaves waiting for stock, and how their coupons
+/// are numbered: decided without a database.
+@Suite struct BundleAllocationTests {
+    static let slot = BundleScheduleTests.instant("2026-05-15T00:00:00Z")
+
+    static func line(_ key: String, quantity: Int = 1, finite: Bool = false) -> IssuePlan.Line {
+        IssuePlan.Line(
+            templateKey: key, version: 1, quantity: quantity, faceValueFen: 1000, blindbox: nil, usesLeft: nil,
+            validFrom: slot, expiresAt: slot.addingTimeInterval(86_400 * 7), perMemberLimit: nil, reissueAfterDays: nil,
+            finiteStock: finite)
+    }
+
+    /// Plan "p": two of `a` and one `b` each period, and a `welcome` in the first.
+    static let runPlan = BundleRunPlan(
+        plans: [
+            .init(
+                key: "p", everyMonths: 1, deliveryDay: 0, atMinutes: 540, timeZone: "Asia/Shanghai", label: "会员专享",
+                coupons: [line("a", quantity: 2, finite: true), line("b")], welcome: [line("welcome")])
+        ], issuedAt: slot)
+
+    static func subscription(_ id: Int64, member: Int64, started: String, settled: Int = 0) -> SubscriptionRecord {
+        SubscriptionRecord(
+            id: id, memberID: member, plan: "p",
+            terms: SubscriptionTerms(
+                startedAt: BundleScheduleTests.instant(started), paidThrough: BundleScheduleTests.day("2027-01-31")),
+            settled: settled)
+    }
+
+    @Test func theFirstPeriodCarriesTheWelcomeAndCouponsAreNumberedPerMemberAcrossSubscriptions() throws {
+        let planned = try BundleAllocation.decide(
+            [
+                Self.subscription(1, member: 7, started: "2026-04-20T10:00:00+08:00"),
+                Self.subscription(2, member: 7, started: "2026-03-10T10:00:00+08:00", settled: 1),
+            ], plan: Self.runPlan, through: Self.slot, available: [:])
+        // Member 7: subscription 1 period 1 (4 coupons with the welcome), subscription 2 periods 2 and 3 (3 each).
+        #expect(planned.map { "\($0.subscriptionID)/\($0.period)" } == ["1/1", "2/2", "2/3"])
+        #expect(planned.map(\.coupons) == [4, 3, 3])
+        #expect(planned.map(\.seqBase) == [0, 4, 7])
+        #expect(planned.allSatisfy { $0.status == .delivered })
+    }
+
+    @Test func stockGoesToTheOldestPeriodsWholeAndLaterPeriodsOfAWaitingSubscriptionWaitToo() throws {
+        // `a` has 5 left: two whole periods (2 each) fit, the third does not, and nothing is split.
+        let planned = try BundleAllocation.decide(
+            [
+                Self.subscription(1, member: 1, started: "2026-02-10T10:00:00+08:00", settled: 1),  // due Mar 10, Apr 10, May 10
+                Self.subscription(2, member: 2, started: "2026-03-05T10:00:00+08:00", settled: 1),  // due Apr 5, May 5
+            ], plan: Self.runPlan, through: Self.slot, available: ["a": 5])
+        let byKey = Dictionary(uniqueKeysWithValues: planned.map { ("\($0.subscriptionID)/\($0.period)", $0.status) })
+        // Oldest first: 1/2 (Mar 10) and 2/2 (Apr 5) fit; 1/3 (Apr 10) would need 2 of the 1 left.
+        #expect(byKey["1/2"] == .delivered)
+        #expect(byKey["2/2"] == .delivered)
+        #expect(byKey["1/3"] == .waitingStock)
+        #expect(byKey["1/4"] == .waitingStock)  // after a waiting period, in order
+        #expect(byKey["2/3"] == .waitingStock)
+        #expect(planned.filter { $0.status == .waitingStock }.allSatisfy { $0.coupons == 0 })
+    }
+
+    @Test func skippedPeriodsUseNoStockAndNoCouponNumbers() throws {
+        var paused = Self.subscription(1, member: 1, started: "2026-02-10T10:00:00+08:00", settled: 1)
+        paused.terms.pause = DateInterval(
+            start: BundleScheduleTests.instant("2026-03-01T00:00:00Z"), end: BundleScheduleTests.instant("2026-04-01T00:00:00Z"))
+        let planned = try BundleAllocation.decide([paused], plan: Self.runPlan, through: Self.slot, available: ["a": 4])
+        #expect(planned.map(\.status) == [.skipped, .delivered, .delivered])
+        #expect(planned.map(\.seqBase) == [0, 0, 3])
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// A bundle run killed with SIGKILL at any moment and resumed delivers each period exactly once,
+/// never a partial bundle, reserves stock for exactly what it wrote, and ends where a run that was
+/// never interrupted ends (same coupons, same numbers, same blind box draws).
+@Suite(.serialized) struct BundleCrashResumeTests {
+    struct Scenario: Sendable, CustomTestStringConvertible {
+        let name: String
+        let subscribers: Int
+        let templates: String
+        /// Periods delivered in all, when the run has finished.
+        let delivered: Int64
+        var testDescription: String { name }
+    }
+
+    static let scenarios = [
+        Scenario(
+            name: "8k subscribers three months behind, on two workers in parallel",
+            subscribers: 8_000, templates: IssueFixture.bundleTemplates, delivered: 24_000 + 4_000),
+        Scenario(
+            name: "the welcome gift's stock running out mid-run: the rest wait, whole",
+            subscribers: 6_000,
+            templates: IssueFixture.bundleTemplates.replacingOccurrences(of: "stock: 1000000", with: "stock: 4321"),
+            delivered: 4_321 * 3 + 3_000),
+    ]
+
+    static let arguments = ["--workers", "2", "--lease-seconds", "1"]
+    static let slot = "2026-04-01T00:00:00Z"
+
+    /// A member's coupons are exactly those of its delivered periods; stock matches the rows.
+    static func checkConsistent(_ fixture: IssueFixture, _ context: String) throws {
+        #expect(
+            try fixture.int(
+                """
+                SELECT count(*) FROM (
+                    SELECT d.member_id, sum(d.coupons) AS expected FROM bundle_deliveries d WHERE d.status = 'delivered' GROUP BY 1
+                ) d FULL JOIN (SELECT member_id, count(*) AS written FROM coupons GROUP BY 1) c USING (member_id)
+                WHERE d.expected IS DISTINCT FROM c.written
+                """) == 0, "partial or extra bundles \(context)")
+        #expect(
+            try fixture.int(
+                """
+                SELECT count(*) FROM template_stock s
+                WHERE s.issued <> (SELECT count(*) FROM coupons c WHERE c.template_key = s.key)
+                """) == 0, "stock differs from rows \(context)")
+        // Periods settle in order: no delivered period after one that is not.
+        #expect(
+            try fixture.int(
+                """
+                SELECT count(*) FROM bundle_deliveries d
+                WHERE d.period > 1 AND NOT EXISTS (
+                    SELECT 1 FROM bundle_deliveries e WHERE e.subscription_id = d.subscription_id AND e.period = d.period - 1
+                      AND e.status = 'delivered')
+                  AND d.status = 'delivered'
+                """) == 0, "out of order \(context)")
+        if let run = try fixture.runRecord("bundles", at: slot) {
+            #expect(run.counts["coupons_issued"] ?? 0 == (try fixture.int("SELECT count(*) FROM coupons")), "counts \(context)")
+        }
+    }
+
+    static func prepare(_ s: Scenario) throws -> IssueFixture {
+        let fixture = try IssueFixture.bundles(templates: s.templates, jobs: [IssueFixture.bundleJob(chunkSize: 400)])
+        try fixture.addMembers(1...s.subscribers)
+        // Periods due by the slot: Jan 31, Feb 28 and Mar 31.
+        try fixture.addSubscriptions(1...s.subscribers, started: "2026-01-31T10:00:00+08:00", paidThrough: "2027-01-30")
+        // Half of them also hold a quarterly plan of blind boxes (due Feb 1): two subscriptions
+        // share a member's coupon numbers, and the draws must replay identically.
+        try fixture.addSubscriptions(
+            1...(s.subscribers / 2), plan: "quarterly", started: "2026-01-15T10:00:00+08:00", paidThrough: "2027-01-14",
+            prefix: "Q")
+        return fixture
+    }
+
+    @Test(arguments: scenarios)
+    func aBundleRunKilledAtAnyPointAndResumedDeliversEachPeriodExactlyOnce(_ s: Scenario) throws {
+        let fixture = try Self.prepare(s)
+        var kills = 0
+        var starts = 0
+        var chunkTargets = [2, 5, 8, 11, 14][...]
+        var finished = false
+        while !finished {
+            starts += 1
+            try #require(starts < 200, "the run never finished")
+            let process = try fixture.start("bundles", at: Self.slot, Self.arguments)
+            var exited: CommandResult?
+            if let target = chunkTargets.first {
+                while process.process.isRunning, try fixture.int("SELECT count(*) FROM run_chunks") < target { usleep(2_000) }
+                if !process.process.isRunning { exited = process.wait() }
+            } else {
+                exited = process.wait()
+            }
+            if let exited {
+                if exited.status == 0 {
+                    finished = true
+                } else {
+                    #expect(exited.status == 75, "\(exited.stdout) \(exited.stderr)")
+                    usleep(250_000)
+                }
+                continue
+            }
+            process.signal(SIGKILL)
+            _ = process.wait()
+            kills += 1
+            chunkTargets = chunkTargets.dropFirst()
+            try Self.checkConsistent(fixture, "after kill \(kills)")
+        }
+        #expect(kills >= 3)
+        try Self.checkConsistent(fixture, "at the end")
+        let run = try #require(try fixture.runRecord("bundles", at: Self.slot))
+        #expect(run.status == "succeeded")
+        #expect(try fixture.int("SELECT count(*) FROM bundle_deliveries WHERE status = 'delivered'") == s.delivered)
+        #expect(run.counts["periods_delivered"] == s.delivered)
+        #expect(try fixture.int("SELECT count(DISTINCT attempt) FROM run_chunks WHERE run_id = $1", [run.id]) >= 2)
+
+        let reference = try Self.prepare(s)
+        let uninterrupted = try reference.run("bundles", at: Self.slot, Self.arguments)
+        #expect(uninterrupted.status == 0, "\(uninterrupted.stderr)")
+        let digest = """
+            SELECT md5(string_agg(concat_ws(':', member_id, seq, template_key, face_value_fen, expires_at), ','
+                                  ORDER BY member_id, seq))
+            FROM coupons
+            """
+        #expect(try fixture.text(digest) == reference.text(digest))
+        let periods = "SELECT md5(string_agg(concat_ws(':', subscription_id, period, status, coupons), ',' ORDER BY 1, 2)) FROM bundle_deliveries"
+        #expect(try fixture.text(periods) == reference.text(periods))
+    }
+}
