@@ -146,7 +146,7 @@ public struct TriggerBatch {
     private func recordOutcomes(_ events: [Candidate], plan: IssuePlan, runID: Int64, _ tx: Connection) throws
         -> [String: Int]
     {
-        let p = IssueChunkStatement.Parameters()
+        let p = SQLParameters()
         let ids = p.add(events.map(\.id))
         let members = p.add(events.map(\.memberID))
         let pre = p.add(events.map(\.preOutcome))
