@@ -95,12 +95,16 @@ enum SweepBench {
 
         print("== delivery of \(members) notifications (\(coupons) coupons, codes computed per coupon)")
         setenv("COUPONBATCH_CODE_SECRET", codeSecret, 1)
-        for (sink, label) in [("bench-hook", "webhook, receiver verifying every signature"), ("bench-file", "file sink, fsync per batch of 500")] {
+        for (sink, workers, label) in [
+            ("bench-hook", 1, "webhook, receiver verifying every signature, 1 deliverer"),
+            ("bench-hook", 2, "webhook, receiver verifying every signature, 2 deliverers"),
+            ("bench-file", 1, "file sink, fsync per batch of 500, 1 deliverer"),
+        ] {
             try connection.execute("UPDATE notifications SET sink = $1, status = 'pending', attempts = 0, delivered_at = NULL", [sink])
             try connection.execute("VACUUM ANALYZE notifications")
             receiver.clearLog()
             let started = Date()
-            let usage = try ChildProcess.run(CommandLine.arguments[0], ["notifications", "deliver", "--sink", sink, "--jobs-dir", jobsDir])
+            let usage = try ChildProcess.run(CommandLine.arguments[0], ["notifications", "deliver", "--sink", sink, "--workers", "\(workers)", "--jobs-dir", jobsDir])
             let seconds = Date().timeIntervalSince(started)
             guard usage.status == 0 else { throw ConfigurationError("deliver to \(sink) failed with exit \(usage.status)") }
             try expect("SELECT count(*) FROM notifications WHERE status = 'delivered'", Int64(members), connection)

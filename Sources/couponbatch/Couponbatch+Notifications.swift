@@ -1,6 +1,7 @@
 import ArgumentParser
 import CouponKit
 import Foundation
+import Postgres
 
 extension Couponbatch {
     struct Notifications: ParsableCommand {
@@ -99,6 +100,9 @@ extension Couponbatch {
             @Option(help: "Keep delivering retries that come due within this many seconds.")
             var wait: Double = 0
 
+            @Option(help: "Deliverers side by side, each on a connection of its own.")
+            var workers: Int = 1
+
             @Option(help: ArgumentHelp("Deliver as if the time were this ISO 8601 instant (testing).", visibility: .hidden))
             var now: String?
 
@@ -106,6 +110,7 @@ extension Couponbatch {
                 try ISOInstant.validate(now, option: "--now")
                 guard wait >= 0 else { throw ValidationError("--wait must not be negative") }
                 if now != nil, wait > 0 { throw ValidationError("--now and --wait do not go together") }
+                guard (1...64).contains(workers) else { throw ValidationError("--workers must be between 1 and 64") }
             }
 
             func run() throws {
@@ -127,7 +132,10 @@ extension Couponbatch {
                 var total = NotificationDeliverer.Tally()
                 while true {
                     for name in names {
-                        total.add(try deliverer.deliver(sink: name, now: at, budgetSeconds: .infinity, connection))
+                        total.add(
+                            try deliverer.deliver(
+                                sink: name, now: at, workers: workers, budgetSeconds: .infinity, connection,
+                                connect: { [url = global.resolvedDatabaseURL] in try Connection.connect(url: url) }))
                     }
                     guard wait > 0, let next = try deliverer.nextDue(sinks: names, connection), next < deadline else { break }
                     let pause = next.timeIntervalSinceNow

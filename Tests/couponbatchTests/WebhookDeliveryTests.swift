@@ -109,4 +109,16 @@ import Testing
         #expect(sent.count == 600)
         #expect(Set(sent).count == 600)
     }
+
+    @Test func deliverersSideBySideInOneProcessNeverSendTheSameNotification() throws {
+        let receiver = try WebhookReceiver()
+        let fixture = try outbox(receiver, members: 600, sink: "batch_size: 20")
+        let result = try deliver(fixture, ["--workers", "3"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("delivered 600,"))
+        #expect(try fixture.int("SELECT count(*) FROM notifications WHERE status = 'delivered' AND attempts = 1") == 600)
+        let sent = receiver.requests.flatMap { $0.ids ?? [] }
+        #expect(sent.count == 600)
+        #expect(Set(sent).count == 600)
+    }
 }

@@ -12,7 +12,7 @@ import Postgres
 /// says); after `max_attempts` sends it is `dead` with its last error. Quiet hours defer, never drop.
 ///
 /// Confinement: uses the one connection it is given, from one thread.
-public struct NotificationDeliverer {
+public struct NotificationDeliverer: Sendable {
     public let sinks: [String: NotificationSink]
     let environment: [String: String]
     let logger: Logger

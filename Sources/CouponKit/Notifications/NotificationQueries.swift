@@ -63,15 +63,15 @@ public enum NotificationQueries {
     }
 
     /// Pending notifications of these sinks: those that failed at least once (to retry), and the rest.
-    /// A batch another deliverer has claimed and is sending right now is neither: its attempt was
-    /// counted at the claim, but it has not failed (counting it made a deliverer that finished
-    /// beside another one report failures that were only in flight, and exit 75).
+    /// One another deliverer is sending right now (claimed, lease not lapsed) has not failed: it is
+    /// counted with the rest, so a deliverer finishing beside a busy one does not report failures.
     public static func pending(sinks: [String], _ connection: Connection) throws -> (retrying: Int64, waiting: Int64) {
         let row = try connection.query(
             """
-            SELECT count(*) FILTER (WHERE attempts > 0 AND claim IS NULL)::bigint,
-                   count(*) FILTER (WHERE attempts = 0)::bigint
-            FROM notifications WHERE status = 'pending' AND sink = ANY($1::text[])
+            SELECT count(*) FILTER (WHERE NOT in_flight AND attempts > 0)::bigint,
+                   count(*) FILTER (WHERE in_flight OR attempts = 0)::bigint
+            FROM (SELECT attempts, claim IS NOT NULL AND next_try_at > now() AS in_flight
+                  FROM notifications WHERE status = 'pending' AND sink = ANY($1::text[])) AS pending
             """, [sinks]
         ).row(0)
         return (try row.decode(0), try row.decode(1))
