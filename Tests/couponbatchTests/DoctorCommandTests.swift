@@ -29,6 +29,7 @@ struct DoctorCommandTests {
         #expect(line(result, "code secret").hasPrefix("ok "))
         #expect(line(result, "clock").hasPrefix("ok "))
         #expect(line(result, "stuck runs").hasPrefix("ok "))
+        #expect(line(result, "sinks").hasPrefix("ok    sinks"))
         #expect(!result.stdout.contains(Self.strongSecret))
     }
 
@@ -62,5 +63,43 @@ struct DoctorCommandTests {
         #expect(line(result, "database").hasPrefix("fail"))
         #expect(line(result, "job files").hasPrefix("ok "))
         #expect(line(result, "code secret").hasPrefix("ok "))
+    }
+
+    @Test func anUnreachableWebhookWarnsAndAFileSinkWithoutItsDirectoryFailsWithoutPrintingSecrets() throws {
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("cbt-no-such-\(UUID().uuidString)").path
+        let writable = FileManager.default.temporaryDirectory.path
+        let token = "tok-canary-91d2"
+        var jobs = Self.jobs
+        jobs["sinks.yaml"] = """
+            sinks:
+              - {name: hook, type: webhook, url: "http://127.0.0.1:1/hooks/coupons?token=\(token)", secret_env: COUPONBATCH_WEBHOOK_SECRET}
+              - {name: lost, type: file, path: \(missing)/out.ndjson}
+              - {name: fine, type: file, path: \(writable)/cbt-out.ndjson}
+            """
+        let fixture = try EngineFixture(jobs: jobs)
+        let webhookSecret = "whsec-canary-do-not-print-5e1"
+        let result = try Couponbatch.run(
+            fixture.arguments(["doctor"]),
+            environment: ["COUPONBATCH_CODE_SECRET": Self.strongSecret, "COUPONBATCH_WEBHOOK_SECRET": webhookSecret])
+        let sinks = line(result, "sinks")
+        #expect(result.status == 1, "\(result.transcript)")
+        #expect(sinks.hasPrefix("fail  sinks"), "\(result.transcript)")
+        #expect(sinks.contains("hook: http://127.0.0.1:1 refused the connection"))
+        #expect(sinks.contains("lost: directory \(missing) is missing or not writable"))
+        #expect(sinks.contains("fine (\(writable) writable)"))
+        #expect(sinks.contains("create \(missing)") && sinks.contains("check the URL"))
+        for secret in [webhookSecret, token, Self.strongSecret] {
+            #expect(!result.stdout.contains(secret) && !result.stderr.contains(secret))
+        }
+
+        // The webhook alone, unreachable: a warning (the outbox keeps what it cannot send), exit 0.
+        try "sinks:\n  - {name: hook, type: webhook, url: \"http://127.0.0.1:1/\", secret_env: COUPONBATCH_WEBHOOK_SECRET}\n"
+            .write(toFile: fixture.jobsDir + "/sinks.yaml", atomically: true, encoding: .utf8)
+        let warned = try Couponbatch.run(
+            fixture.arguments(["doctor"]),
+            environment: ["COUPONBATCH_CODE_SECRET": Self.strongSecret, "COUPONBATCH_WEBHOOK_SECRET": webhookSecret])
+        #expect(warned.status == 0, "\(warned.transcript)")
+        #expect(line(warned, "sinks").hasPrefix("warn  sinks"))
+        #expect(line(warned, "sinks").contains("undelivered notifications wait in the outbox"))
     }
 }

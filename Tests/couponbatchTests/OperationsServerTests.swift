@@ -156,6 +156,56 @@ struct OperationsServerTests {
         #expect(try HTTPProbe.get(base + "/healthz").status == 200)
         #expect(!scheduler.stdoutSoFar.contains(token) && !scheduler.stderrSoFar.contains(token))
     }
+
+    @Test func theConsoleShowsTheOutboxFilteredByStatusAndJobAndTheReport() throws {
+        let sink = FileManager.default.temporaryDirectory.appendingPathComponent("cbt-\(UUID().uuidString).ndjson").path
+        defer { try? FileManager.default.removeItem(atPath: sink) }
+        let fixture = try IssueFixture(templates: "templates: []\n", jobs: [remindJob("nudge")])
+        try fixture.writeSinks("sinks:\n  - {name: out, type: file, path: \(sink)}\n")
+        try fixture.addMembers(1...6)
+        // Coupons that run out in two days (from now, so that the report's last 30 days see them
+        // outstanding), reminded of at the current minute.
+        let iso = ISO8601DateFormatter()
+        let now = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 60).rounded(.down) * 60)
+        try fixture.addCoupons(1...6, expiresAt: iso.string(from: now.addingTimeInterval(2 * 86_400)), faceValueFen: 2500)
+        #expect(try fixture.run("nudge", at: iso.string(from: now)).status == 0)
+        #expect(try fixture.int("SELECT count(*) FROM notifications") == 6)
+        // One of them gave up (as after max_attempts failures): dead, with its last error.
+        let deadID = try fixture.int(
+            "UPDATE notifications SET status = 'dead', attempts = 10, last_error = 'HTTP 503 from out' WHERE member_id = 4 RETURNING id")
+        let scheduler = try Couponbatch.start(
+            ["scheduler", "--http-port", "0", "--poll-seconds", "60"] + fixture.baseArguments,
+            environment: ["COUPONBATCH_CODE_SECRET": ""])
+        defer {
+            scheduler.signal(SIGTERM)
+            _ = scheduler.wait(seconds: 10)
+        }
+        let base = try #require(try HTTPProbe.address(of: scheduler))
+
+        let all = try HTTPProbe.get(base + "/")
+        #expect(all.body.contains("href=\"/outbox\"") && all.body.contains("href=\"/report\""))
+        let outbox = try HTTPProbe.get(base + "/outbox")
+        #expect(outbox.status == 200)
+        let rows = outbox.body.components(separatedBy: "<tr>").dropFirst(2)
+        #expect(rows.count == 6, "\(outbox.body)")
+        #expect(rows.allSatisfy { $0.contains(">nudge<") && $0.contains(">out<") })
+        let dead = try HTTPProbe.get(base + "/outbox?status=dead")
+        let deadRows = dead.body.components(separatedBy: "<tr>").dropFirst(2)
+        #expect(deadRows.count == 1)
+        #expect(deadRows.first?.contains("<td class=\"n\">\(deadID)</td>") == true)
+        #expect(deadRows.first?.contains("HTTP 503 from out") == true)
+        #expect(dead.body.contains("<option selected>dead</option>"))
+        let otherJob = try HTTPProbe.get(base + "/outbox?status=dead&job=no-such-job")
+        #expect(otherJob.body.contains("No notifications match."))
+
+        // The report, as `report --format html` renders it, with the console's links on top.
+        let report = try HTTPProbe.get(base + "/report")
+        #expect(report.status == 200)
+        #expect(report.body.contains("<h1>Coupon report</h1>") && report.body.contains("href=\"/outbox\""))
+        let outstanding = try fixture.int("SELECT sum(face_value_fen) FROM coupons WHERE status = 'active'")
+        #expect(outstanding == 6 * 2500)
+        #expect(report.body.contains("of ¥150.00 outstanding"), "\(report.body.prefix(3000))")
+    }
 }
 
 /// A plain HTTP GET through URLSession, and the scheduler's announced address.

@@ -32,6 +32,9 @@ struct ConsolePages: Sendable {
             }
             if let page = extensions.first(where: { $0.path == path }) {
                 let connection = try connect()
+                if page.standalone {
+                    return Self.html(withNavigation(try page.render(query, connection, display()), current: page.path))
+                }
                 return Self.html(
                     HTML.page(
                         title: page.title, navigation: navigation, current: page.path,
@@ -45,6 +48,17 @@ struct ConsolePages: Sendable {
             return Self.html(
                 HTML.page(title: "Unavailable", navigation: navigation, current: "", body: body), status: .serviceUnavailable)
         }
+    }
+
+    /// A standalone page with the console's links first in its body, styled inline (its own
+    /// stylesheet knows nothing of the console's).
+    private func withNavigation(_ document: String, current: String) -> String {
+        let links = navigation.map { item in
+            "<a href=\"\(item.path)\" style=\"margin-right:1em\(item.path == current ? ";font-weight:bold" : "")\">\(HTML.escape(item.title))</a>"
+        }.joined()
+        let bar = "<nav style=\"padding:.5em 1em;font:14px system-ui,sans-serif\"><strong style=\"margin-right:1em\">couponbatch</strong>\(links)</nav>"
+        guard let body = document.range(of: "<body>") else { return bar + document }
+        return document.replacingCharacters(in: body, with: "<body>" + bar)
     }
 
     private func notFound(_ message: String) -> String {
@@ -184,6 +198,17 @@ struct ConsoleExtension: Sendable {
     let title: String
     /// The page's body HTML from the request's query, a connection and the time display.
     let render: @Sendable ([String: String], Connection, TimeDisplay) throws -> String
+    /// The page is a whole document of its own (the report, with its own styles): served as it is,
+    /// with a line of console links put first in its body.
+    var standalone = false
 
-    static let registered: [ConsoleExtension] = []
+    init(
+        path: String, title: String, standalone: Bool = false,
+        render: @escaping @Sendable ([String: String], Connection, TimeDisplay) throws -> String
+    ) {
+        self.path = path
+        self.title = title
+        self.standalone = standalone
+        self.render = render
+    }
 }
