@@ -149,7 +149,7 @@ public struct BundleExecutor: JobExecutor {
             notes.append("\(waiting) periods waiting for stock (plans: \(keys ?? "-")); later runs retry them")
         }
         if !BundleOutbox.isWired, (counts["periods_delivered"] ?? 0) > 0 {
-            notes.append("bundle notifications not sent: the notifications outbox is not built yet")
+            notes.append("bundle notifications not sent: bundle jobs are not wired to the outbox yet")
         }
         return notes.isEmpty ? nil : notes.joined(separator: "; ")
     }
