@@ -122,6 +122,31 @@ public struct CSVStaging<Schema: CSVSchema> {
         try connection.execute("ANALYZE \(table)")
         return outcome
     }
+
+    /// Removes the staged rows whose `key` column repeats an earlier line's and reports each one,
+    /// in line order, as refused: the first line wins, so which row applies never depends on the
+    /// order rows happen to be processed in (and an upsert never meets one key twice).
+    /// `reason` words the refusal from the key's text and the first line. Returns how many.
+    public func dropRepeatedKeys(
+        _ key: String, field: String, _ connection: Connection, reason: (String, Int64) -> String,
+        onReject: (CSVRejection) -> Void
+    ) throws -> Int {
+        precondition(key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "staging columns are identifiers")
+        let repeated = try connection.query(
+            """
+            DELETE FROM \(table) s
+            USING (SELECT line, min(line) OVER (PARTITION BY \(key)) AS first_line FROM \(table)) d
+            WHERE s.line = d.line AND d.line <> d.first_line
+            RETURNING s.line, s.\(key)::text AS key, d.first_line
+            """)
+        for row in try repeated.rows.sorted(by: { try $0.decode("line", as: Int64.self) < $1.decode("line", as: Int64.self) }) {
+            onReject(
+                CSVRejection(
+                    line: Int(try row.decode("line", as: Int64.self)), field: field,
+                    reason: reason(try row.decode("key", as: String.self), try row.decode("first_line", as: Int64.self))))
+        }
+        return repeated.count
+    }
 }
 
 /// Checks shared by CSV schemas: what each field type accepts, with messages that say so.

@@ -26,20 +26,10 @@ public struct MemberEventImport: Sendable {
             let staged = try CSVStaging(schema: Schema(), table: "event_import").stage(path: path, tx, onReject: onReject)
             var outcome = Outcome(read: staged.read, rejected: staged.rejected)
             // The same external id twice in one file: the first line is recorded, later ones refused.
-            let duplicates = try tx.query(
-                """
-                DELETE FROM event_import s
-                USING (SELECT line, min(line) OVER (PARTITION BY external_id) AS first_line FROM event_import) d
-                WHERE s.line = d.line AND d.line <> d.first_line
-                RETURNING s.line, s.external_id, d.first_line
-                """)
-            for row in try duplicates.rows.sorted(by: { try $0.decode("line", as: Int64.self) < $1.decode("line", as: Int64.self) }) {
-                outcome.rejected += 1
-                onReject(
-                    CSVRejection(
-                        line: Int(try row.decode("line", as: Int64.self)), field: "external_id",
-                        reason: "\"\(try row.decode("external_id", as: String.self))\" is already on line \(try row.decode("first_line", as: Int64.self))"))
-            }
+            let staging = CSVStaging(schema: Schema(), table: "event_import")
+            let repeated = try staging.dropRepeatedKeys(
+                "external_id", field: "external_id", tx, reason: { "\"\($0)\" is already on line \($1)" }, onReject: onReject)
+            outcome.rejected += repeated
             outcome.inserted = try tx.execute(
                 """
                 INSERT INTO member_events (external_id, member_id, type, amount_fen, occurred_at)
@@ -47,7 +37,7 @@ public struct MemberEventImport: Sendable {
                 ORDER BY line
                 ON CONFLICT (external_id) DO NOTHING
                 """)
-            outcome.alreadyRecorded = staged.staged - duplicates.count - outcome.inserted
+            outcome.alreadyRecorded = staged.staged - repeated - outcome.inserted
             logger.info(
                 "member events imported",
                 metadata: [

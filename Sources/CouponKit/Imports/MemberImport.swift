@@ -32,27 +32,14 @@ public struct MemberImport: Sendable {
         try connection.transaction { tx in
             let staged = try CSVStaging(schema: Schema(), table: "member_import").stage(path: path, tx, onReject: onReject)
             var outcome = Outcome(read: staged.read, rejected: staged.rejected)
-            // The same id twice in one file: the first line is applied, later ones refused (an
-            // upsert cannot update one row twice in a statement, and "which one wins" should not
-            // depend on the order rows happen to be processed in).
-            let duplicates = try tx.query(
-                """
-                DELETE FROM member_import s
-                USING (SELECT line, min(line) OVER (PARTITION BY id) AS first_line FROM member_import) d
-                WHERE s.line = d.line AND d.line <> d.first_line
-                RETURNING s.line, s.id, d.first_line
-                """)
-            for row in try duplicates.rows.sorted(by: { try $0.decode("line", as: Int64.self) < $1.decode("line", as: Int64.self) }) {
-                outcome.rejected += 1
-                onReject(
-                    CSVRejection(
-                        line: Int(try row.decode("line", as: Int64.self)), field: "id",
-                        reason: "member \(try row.decode("id", as: Int64.self)) is already on line \(try row.decode("first_line", as: Int64.self))"))
-            }
+            // The same id twice in one file: the first line is applied, later ones refused.
+            let staging = CSVStaging(schema: Schema(), table: "member_import")
+            let repeated = try staging.dropRepeatedKeys("id", field: "id", tx, reason: { "member \($0) is already on line \($1)" }, onReject: onReject)
+            outcome.rejected += repeated
             let applied = try tx.query(Self.upsert).row(0)
             outcome.inserted = try applied.decode("inserted", as: Int.self)
             outcome.updated = try applied.decode("updated", as: Int.self)
-            outcome.unchanged = staged.staged - duplicates.count - outcome.inserted - outcome.updated
+            outcome.unchanged = staged.staged - repeated - outcome.inserted - outcome.updated
             logger.info(
                 "members imported",
                 metadata: [
