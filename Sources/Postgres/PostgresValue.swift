@@ -254,19 +254,26 @@ enum PostgresTimestamp {
 
 /// One-dimensional array literals: `{a,"b c",NULL}`.
 enum PostgresArrayLiteral {
+    /// Built over UTF-8 bytes: `"` and `\` are ASCII, and no byte of a multi-byte character is,
+    /// so escaping bytes escapes the same characters (and chunks of thousands of values pass here).
     static func encode(_ items: [String?]) -> String {
-        var text = "{"
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        bytes.reserveCapacity(items.count * 16 + 2)
         for (i, item) in items.enumerated() {
-            if i > 0 { text += "," }
-            guard let item else { text += "NULL"; continue }
-            text += "\""
-            for ch in item.unicodeScalars {
-                if ch == "\"" || ch == "\\" { text += "\\" }
-                text.unicodeScalars.append(ch)
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            guard let item else {
+                bytes.append(contentsOf: "NULL".utf8)
+                continue
             }
-            text += "\""
+            bytes.append(UInt8(ascii: "\""))
+            for byte in item.utf8 {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { bytes.append(UInt8(ascii: "\\")) }
+                bytes.append(byte)
+            }
+            bytes.append(UInt8(ascii: "\""))
         }
-        return text + "}"
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func decode(_ text: String) -> [String?]? {

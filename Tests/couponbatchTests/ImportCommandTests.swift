@@ -130,5 +130,60 @@ import Testing
         #expect(listed.count == 2, "\(runs.transcript)")
         #expect(listed.allSatisfy { $0["status"] as? String == "succeeded" })
         #expect(listed.compactMap { ($0["counts"] as? [String: Any])?["redeemed"] as? Int }.sorted() == [0, 4])
+        // The ledger counts what the command printed: the row refused while reading (line 11) too.
+        for run in listed {
+            let counts = run["counts"] as? [String: Any]
+            #expect(counts?["rows"] as? Int == 10, "\(run)")
+            #expect(counts?["rejected"] as? Int == 6, "\(run)")
+        }
+    }
+
+    @Test func aRedemptionImportWhoseRowsAreAllRefusedWhileReadingCountsThemInItsRun() throws {
+        let f = try RedemptionFixture(members: 1...2)
+        let rows = [
+            "code,store,amount_fen,redeemed_at,request_id",
+            "NOT-A-CODE,SH-009,5000,2026-11-24T12:00:00+08:00,off-1",
+            "\(try f.code("cash", member: 1)),SH-009,-5,2026-11-24T12:05:00+08:00,off-2",
+            "\(try f.code("cash", member: 2)),SH-009,5000",
+        ]
+        let path = try Self.write(rows.joined(separator: "\n") + "\n", name: "unreadable.csv")
+        let result = try f.issue.command(["redemptions", "import", path])
+        #expect(result.status == 65, "\(result.transcript)")
+        #expect(result.stdout.contains("3 rows, 0 redeemed, 0 already recorded, 3 refused"), "\(result.stdout)")
+        let runs = try f.issue.command(["runs", "--job", "redemptions-import", "--json"])
+        let listed = runs.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(listed.count == 1, "\(runs.transcript)")
+        let counts = listed.first?["counts"] as? [String: Any]
+        #expect(counts?["rows"] as? Int == 3, "\(runs.stdout)")
+        #expect(counts?["rejected"] as? Int == 3, "\(runs.stdout)")
+        #expect(counts?["redeemed"] as? Int == 0, "\(runs.stdout)")
+        #expect(try f.issue.int("SELECT count(*) FROM redemptions") == 0)
+    }
+
+    @Test func aMemberImportInIdOrderInsertsUpdatesAndLeavesUnchangedRows() throws {
+        let db = try TestDatabase()
+        let connection = try db.connect()
+        // Member 2 differs from its row in the file; member 3 matches it exactly.
+        try connection.execute("INSERT INTO members (id, tier, registered_at) VALUES (2, 'gold', '2020-01-01Z')")
+        try connection.execute(
+            "INSERT INTO members (id, tier, tags, registered_at, order_count, total_spend_fen) VALUES (3, 'silver', '{a}', '2025-01-01Z', 2, 700)")
+        let path = try Self.write(
+            """
+            id,tier,tags,registered_at,last_order_at,order_count,total_spend_fen,home_store,openid
+            1,standard,,2025-01-01T00:00:00Z,,0,0,,
+            2,platinum,vip,2020-01-01T00:00:00Z,,5,9000,SH-001,o-2
+            3,silver,a,2025-01-01T08:00:00+08:00,,2,700,,
+            """ + "\n")
+        let result = try Couponbatch.run(["members", "import", path, "--database-url", db.url])
+        #expect(result.status == 0, "\(result.transcript)")
+        #expect(result.stdout.contains("3 rows, 1 new, 1 updated, 1 unchanged, 0 refused"), "\(result.stdout)")
+        let rows = try connection.query("SELECT id, tier, tags::text, order_count, home_store FROM members ORDER BY id").rows.map {
+            row in (0..<5).map { row.text($0) ?? "NULL" }.joined(separator: "|")
+        }
+        #expect(rows == ["1|standard|{}|0|NULL", "2|platinum|{vip}|5|SH-001", "3|silver|{a}|2|NULL"])
+        let again = try Couponbatch.run(["members", "import", path, "--database-url", db.url])
+        #expect(again.stdout.contains("3 rows, 0 new, 0 updated, 3 unchanged, 0 refused"), "\(again.stdout)")
     }
 }

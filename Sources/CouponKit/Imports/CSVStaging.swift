@@ -75,7 +75,8 @@ public struct CSVStaging<Schema: CSVSchema> {
     /// session) and fills it from `path`. A header that differs from the schema's is an error
     /// for the whole file, before any row is staged.
     public func stage(
-        path: String, _ connection: Connection, dropOnCommit: Bool = true, onReject: (CSVRejection) -> Void
+        path: String, _ connection: Connection, dropOnCommit: Bool = true, onStaged: (Schema.Row) -> Void = { _ in },
+        onReject: (CSVRejection) -> Void
     ) throws -> Outcome {
         let reader = try CSVReader(path: path)
         guard let header = try reader.next() else {
@@ -115,6 +116,7 @@ public struct CSVStaging<Schema: CSVSchema> {
                 }
                 writer.field(Int64(record.line))
                 try schema.write(row, to: &writer)
+                onStaged(row)
                 try writer.endRow()
                 outcome.staged += 1
             }

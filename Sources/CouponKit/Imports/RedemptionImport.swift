@@ -50,7 +50,11 @@ public struct RedemptionImport: Sendable {
         defer { _ = try? connection.execute("DROP TABLE IF EXISTS pg_temp.redemption_import") }
         // Serves each chunk's `line >= $1 AND line < $2`: without it every chunk scans the file.
         try connection.execute("CREATE INDEX ON redemption_import (line)")
-        var outcome = Outcome(read: staged.read, rejected: staged.rejected)
+        // Rows refused while reading count in the run's ledger row as in the printed outcome: they
+        // are committed with the first chunk (an empty one when no row was staged), so `runs`
+        // and the command agree on rows and refusals.
+        var outcome = Outcome(read: staged.read)
+        let reading: RunCounts = ["rows": Int64(staged.read - staged.staged), "rejected": Int64(staged.rejected)]
 
         let run = try claimRun(connection)
         outcome.runID = run.id
@@ -61,13 +65,14 @@ public struct RedemptionImport: Sendable {
             let chunks =
                 try bounds.decodeIfPresent("lo", as: Int64.self).map { lo in
                     RunPlan.ranges(from: lo, to: try bounds.decode("hi", as: Int64.self) + 1, size: chunkLines)
-                } ?? []
+                } ?? [RunPlan.Chunk(lower: 0, upper: 0)]
             try ledger.savePlan(
                 run, planJSON: String(decoding: try JSONEncoder().encode(RunPlan(chunks: chunks, parallel: false)), as: UTF8.self),
                 connection)
             let redeemer = CouponRedeemer(source: "import", runID: run.id)
             for (index, chunk) in chunks.enumerated() {
-                let counts = try applyChunk(chunk, index: index, run: run, redeemer, connection, onReject: onReject)
+                let counts = try applyChunk(
+                    chunk, index: index, adding: index == 0 ? reading : [:], run: run, redeemer, connection, onReject: onReject)
                 outcome.redeemed += Int(counts["redeemed"] ?? 0)
                 outcome.alreadyRecorded += Int(counts["already_recorded"] ?? 0)
                 outcome.rejected += Int(counts["rejected"] ?? 0)
@@ -107,9 +112,11 @@ public struct RedemptionImport: Sendable {
         throw PostgresError(kind: .client, message: "could not record a run for the redemptions import")
     }
 
-    /// One chunk of lines in one transaction, committed with its checkpoint (fenced).
+    /// One chunk of lines in one transaction, committed with its checkpoint (fenced), its counts
+    /// plus `extra` (the reading's, on the first chunk).
     private func applyChunk(
-        _ chunk: RunPlan.Chunk, index: Int, run: ClaimedRun, _ redeemer: CouponRedeemer, _ connection: Connection,
+        _ chunk: RunPlan.Chunk, index: Int, adding extra: RunCounts, run: ClaimedRun, _ redeemer: CouponRedeemer,
+        _ connection: Connection,
         onReject: (CSVRejection) -> Void
     ) throws -> RunCounts {
         var tries = 0
@@ -125,33 +132,30 @@ public struct RedemptionImport: Sendable {
                         """, [chunk.lower, chunk.upper]
                     ).rows
                     var attempts: [RedemptionAttempt] = []
-                    var lines: [(line: Int, fields: [String])] = []
                     for row in rows {
-                        let at: Date = try row.decode("at")
                         attempts.append(
                             RedemptionAttempt(
                                 couponID: try row.decode("coupon_id"), requestID: try row.decode("request_id"),
-                                store: try row.decode("store"), amountFen: try row.decode("amount_fen"), at: at))
-                        lines.append(
-                            (
-                                Int(try row.decode("line", as: Int64.self)),
-                                [
-                                    try row.decode("code"), try row.decode("store"), "\(try row.decode("amount_fen", as: Int64.self))",
-                                    at.formatted(.iso8601), try row.decode("request_id"),
-                                ]
-                            ))
+                                store: try row.decode("store"), amountFen: try row.decode("amount_fen"), at: try row.decode("at")))
                     }
                     var counts: RunCounts = ["rows": Int64(rows.count), "redeemed": 0, "already_recorded": 0, "rejected": 0]
-                    for (outcome, line) in zip(try redeemer.apply(attempts, in: tx), lines) {
+                    for (outcome, (row, attempt)) in zip(try redeemer.apply(attempts, in: tx), zip(rows, attempts)) {
                         switch outcome {
                         case .redeemed: counts["redeemed", default: 0] += 1
                         case .replayed: counts["already_recorded", default: 0] += 1
                         case .refused(let refusal):
                             counts["rejected", default: 0] += 1
+                            // The row as the reject file shows it: formatted only for the few refused.
                             rejections.append(
-                                CSVRejection(line: line.line, field: nil, reason: refusal.description, fields: line.fields))
+                                CSVRejection(
+                                    line: Int(try row.decode("line", as: Int64.self)), field: nil, reason: refusal.description,
+                                    fields: [
+                                        try row.decode("code"), attempt.store, "\(attempt.amountFen)",
+                                        (attempt.at ?? Date()).formatted(.iso8601), attempt.requestID,
+                                    ]))
                         }
                     }
+                    counts.merge(extra, uniquingKeysWith: +)
                     try ledger.commitChunk(run, chunk: index, counts: counts, in: tx)
                     return counts
                 }

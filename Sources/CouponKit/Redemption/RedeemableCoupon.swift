@@ -35,14 +35,17 @@ public struct RedeemableCoupon: Sendable, Equatable {
         self.timeZone = timeZone
     }
 
-    /// The columns `init(row:)` reads; `c` is coupons, `t` its template version.
+    /// The columns `init(row:specs:)` reads; `c` is coupons, `t` its template version.
     static let columns = """
         c.id, c.template_key, c.status, c.valid_from, c.expires_at, c.face_value_fen, c.uses_left, c.redeemed_at,
         t.spec::text AS spec
         """
 
-    init(row: Row) throws {
-        let spec = try TemplateSpec.decode(try row.decode("spec", as: String.self))
+    /// `specs` keeps the specs decoded so far, by their text.
+    init(row: Row, specs: inout [String: TemplateSpec]) throws {
+        let text: String = try row.decode("spec")
+        let spec = try specs[text] ?? TemplateSpec.decode(text)
+        specs[text] = spec
         let statusText: String = try row.decode("status")
         guard let status = CouponStatus(rawValue: statusText) else {
             throw PostgresError(kind: .decoding, message: "coupon has unknown status \(statusText)")

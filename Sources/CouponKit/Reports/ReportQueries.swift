@@ -201,42 +201,57 @@ public struct ReportQueries: Sendable {
     /// Issued, redeemed and expired per day of the zone, from a week before the period (for
     /// week-over-week changes) to its end; only the period's days are returned.
     private func daily(_ period: Period, _ tx: Connection) throws -> [DailyRow] {
-        let rows = try tx.query(
+        // The days and the instants they start at in the zone: each coupon's day is then a binary
+        // search among those instants (`width_bucket`), not a time zone conversion per row.
+        let days = try tx.query(
             """
-            WITH days AS (
-                SELECT d::date AS day
-                FROM generate_series(($1::timestamptz AT TIME ZONE $3)::date, ($2::timestamptz AT TIME ZONE $3)::date - 1,
-                                     interval '1 day') AS d
-            ), per AS (
+            SELECT d::date::text AS day, (d::date::timestamp AT TIME ZONE $3)::text AS starts
+            FROM generate_series(($1::timestamptz AT TIME ZONE $3)::date, ($2::timestamptz AT TIME ZONE $3)::date - 1,
+                                 interval '1 day') AS d
+            ORDER BY d
+            """, [period.lookbackStart, period.end, options.timeZone.identifier]
+        ).rows
+        let dayNames: [String] = try days.map { try $0.decode("day") }
+        let starts: [String] = try days.map { try $0.decode("starts") }  // timestamptz text, exactly as stored
+        var rows = dayNames.map {
+            DailyRow(day: $0, issued: 0, redeemed: 0, expired: 0, discountFen: 0, orderValueFen: 0, changes: [:])
+        }
+        for row in try tx.query(
+            """
+            WITH per AS (
                 -- One scan for both: the day a coupon was issued, and the day it lapsed unused.
-                SELECT CASE WHEN c.issued_at >= $1 AND c.issued_at < $2 THEN (c.issued_at AT TIME ZONE $3)::date END AS issued_day,
-                       CASE WHEN \(Self.lapsed("$4")) AND c.expires_at >= $1 AND c.expires_at < $2
-                            THEN (c.expires_at AT TIME ZONE $3)::date END AS expired_day,
+                SELECT CASE WHEN c.issued_at >= $1 AND c.issued_at < $2 THEN width_bucket(c.issued_at, $4::timestamptz[]) END
+                           AS issued_day,
+                       CASE WHEN \(Self.lapsed("$3")) AND c.expires_at >= $1 AND c.expires_at < $2
+                            THEN width_bucket(c.expires_at, $4::timestamptz[]) END AS expired_day,
                        count(*) AS n
                 FROM coupons c
                 WHERE (c.issued_at >= $1 AND c.issued_at < $2) OR (c.expires_at >= $1 AND c.expires_at < $2)
                 GROUP BY 1, 2
-            ), issued AS (
-                SELECT issued_day AS day, sum(n)::bigint AS n FROM per WHERE issued_day IS NOT NULL GROUP BY 1
-            ), expired AS (
-                SELECT expired_day AS day, sum(n)::bigint AS n FROM per WHERE expired_day IS NOT NULL GROUP BY 1
-            ), used AS (
-                SELECT (r.at AT TIME ZONE $3)::date AS day, count(*) AS n, sum(r.discount_fen)::bigint AS discount_fen,
-                       sum(r.amount_fen)::bigint AS order_value_fen
-                FROM redemptions r WHERE r.reversed_at IS NULL AND r.at >= $1 AND r.at < $2 GROUP BY 1
             )
-            SELECT days.day::text AS day, coalesce(issued.n, 0) AS issued, coalesce(used.n, 0) AS redeemed,
-                   coalesce(expired.n, 0) AS expired, coalesce(used.discount_fen, 0) AS discount_fen,
-                   coalesce(used.order_value_fen, 0) AS order_value_fen
-            FROM days
-            LEFT JOIN issued USING (day) LEFT JOIN expired USING (day) LEFT JOIN used USING (day)
-            ORDER BY days.day
-            """, [period.lookbackStart, period.end, options.timeZone.identifier, period.now]
-        ).rows.map { row in
-            DailyRow(
-                day: try row.decode("day"), issued: try row.decode("issued"), redeemed: try row.decode("redeemed"),
-                expired: try row.decode("expired"), discountFen: try row.decode("discount_fen"),
-                orderValueFen: try row.decode("order_value_fen"), changes: [:])
+            SELECT 'issued' AS metric, issued_day AS day, sum(n)::bigint AS n, 0::bigint AS discount_fen,
+                   0::bigint AS order_value_fen
+            FROM per WHERE issued_day IS NOT NULL GROUP BY 2
+            UNION ALL
+            SELECT 'expired', expired_day, sum(n)::bigint, 0, 0 FROM per WHERE expired_day IS NOT NULL GROUP BY 2
+            UNION ALL
+            SELECT 'redeemed', width_bucket(r.at, $4::timestamptz[]), count(*), sum(r.discount_fen)::bigint,
+                   sum(r.amount_fen)::bigint
+            FROM redemptions r WHERE r.reversed_at IS NULL AND r.at >= $1 AND r.at < $2 GROUP BY 2
+            """, [period.lookbackStart, period.end, period.now, starts]
+        ).rows {
+            // width_bucket counts the starts at or before the instant: day 1 is the first.
+            let index = Int(try row.decode("day", as: Int64.self)) - 1
+            guard rows.indices.contains(index) else { continue }
+            let n: Int64 = try row.decode("n")
+            switch try row.decode("metric", as: String.self) {
+            case "issued": rows[index].issued = n
+            case "expired": rows[index].expired = n
+            default:
+                rows[index].redeemed = n
+                rows[index].discountFen = try row.decode("discount_fen")
+                rows[index].orderValueFen = try row.decode("order_value_fen")
+            }
         }
         var result: [DailyRow] = []
         for (index, row) in rows.enumerated() where row.day >= period.from {
@@ -276,26 +291,34 @@ public struct ReportQueries: Sendable {
     /// Arms of runs whose slot lies in the period, each member counted once, against the job's
     /// holdout (see `ArmRow`).
     private func arms(_ period: Period, _ tx: Connection) throws -> [ArmRow] {
-        // Members per arm from each pack's first coupon (seq 1); who redeemed or ordered from
-        // the few rows that did, per member; holdouts apart. No step groups every armed coupon by member.
+        // The runs first, as an array: the planner then estimates from `run_id`'s statistics and
+        // reads their coupons in one scan (a join to a CTE it guesses holds one run made it
+        // re-read the table once per run). Members per arm and those who ordered after the run
+        // from each pack's first coupon (seq 1, one per member); members who redeemed from the
+        // few redeemed coupons, grouped per member; a member who did both counts once.
+        let runIDs = try tx.query("SELECT id FROM job_runs WHERE slot >= $1 AND slot < $2", [period.start, period.end])
+            .rows.map { try $0.decode(0, as: Int64.self) }
         var rows = try tx.query(
             """
             WITH runs AS (
-                SELECT id, job, slot FROM job_runs WHERE slot >= $1 AND slot < $2
-            ), armed AS (
-                SELECT c.run_id, c.arm, count(*) FILTER (WHERE c.seq = 1) AS members
-                FROM coupons c WHERE c.arm IS NOT NULL AND c.run_id IN (SELECT id FROM runs)
+                SELECT id, job, slot FROM job_runs WHERE id = ANY($1::bigint[])
+            ), firsts AS (
+                SELECT c.run_id, c.arm, count(*) AS members, count(*) FILTER (WHERE m.last_order_at > r.slot) AS ordered
+                FROM coupons c
+                JOIN runs r ON r.id = c.run_id
+                LEFT JOIN members m ON m.id = c.member_id
+                WHERE c.arm IS NOT NULL AND c.seq = 1 AND c.run_id = ANY($1::bigint[])
                 GROUP BY 1, 2
-            ), acted AS (
-                SELECT run_id, arm, count(*) AS responded, count(*) FILTER (WHERE redeemed) AS redeemed
-                FROM (
-                    SELECT c.run_id, c.arm, c.member_id, bool_or(c.redeemed_at IS NOT NULL) AS redeemed
-                    FROM coupons c
-                    JOIN runs r ON r.id = c.run_id
-                    LEFT JOIN members m ON m.id = c.member_id
-                    WHERE c.arm IS NOT NULL AND (c.redeemed_at IS NOT NULL OR m.last_order_at > r.slot)
-                    GROUP BY 1, 2, 3
-                ) AS per_member
+            ), redeemers AS (
+                SELECT c.run_id, c.arm, c.member_id, r.slot
+                FROM coupons c
+                JOIN runs r ON r.id = c.run_id
+                WHERE c.arm IS NOT NULL AND c.redeemed_at IS NOT NULL AND c.run_id = ANY($1::bigint[])
+                GROUP BY 1, 2, 3, 4
+            ), redeemed AS (
+                SELECT x.run_id, x.arm, count(*) AS redeemed,
+                       count(*) FILTER (WHERE (m.last_order_at > x.slot) IS NOT TRUE) AS redeemed_only
+                FROM redeemers x LEFT JOIN members m ON m.id = x.member_id
                 GROUP BY 1, 2
             ), held AS (
                 SELECT h.run_id, h.arm, count(*) AS members, count(*) FILTER (WHERE m.last_order_at > r.slot) AS responded
@@ -304,16 +327,17 @@ public struct ReportQueries: Sendable {
                 LEFT JOIN members m ON m.id = h.member_id
                 GROUP BY 1, 2
             )
-            SELECT r.job, a.arm, false AS holdout, sum(a.members)::bigint AS members,
-                   coalesce(sum(x.redeemed), 0)::bigint AS redeemed, coalesce(sum(x.responded), 0)::bigint AS responded
-            FROM armed a JOIN runs r ON r.id = a.run_id LEFT JOIN acted x USING (run_id, arm)
-            GROUP BY r.job, a.arm
+            SELECT r.job, f.arm, false AS holdout, sum(f.members)::bigint AS members,
+                   coalesce(sum(x.redeemed), 0)::bigint AS redeemed,
+                   (sum(f.ordered) + coalesce(sum(x.redeemed_only), 0))::bigint AS responded
+            FROM firsts f JOIN runs r ON r.id = f.run_id LEFT JOIN redeemed x USING (run_id, arm)
+            GROUP BY r.job, f.arm
             UNION ALL
             SELECT r.job, h.arm, true, sum(h.members)::bigint, 0::bigint, sum(h.responded)::bigint
             FROM held h JOIN runs r ON r.id = h.run_id
             GROUP BY r.job, h.arm
             ORDER BY 1, 3, 2
-            """, [period.start, period.end]
+            """, [runIDs]
         ).rows.map { row in
             let members: Int64 = try row.decode("members")
             let redeemed: Int64 = try row.decode("redeemed")
