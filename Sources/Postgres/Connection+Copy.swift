@@ -148,18 +148,17 @@ public struct CopyInWriter: ~Copyable {
 
     /// A text value, escaped for COPY; a NUL byte is refused rather than silently truncated.
     public mutating func field(_ value: String) throws(PostgresError) {
-        if value.utf8.contains(0) {
-            throw PostgresError(
-                kind: .client, message: "COPY row \(rowsWritten + 1) contains a NUL byte, which PostgreSQL cannot store")
-        }
         if format == .binary {
+            if value.utf8.contains(0) { throw nulByte() }
             appendBigEndian(UInt32(value.utf8.count))
             buffer.append(contentsOf: value.utf8)
             return
         }
         separator()
+        // One pass: a NUL found half way aborts the whole COPY, so the half-written field is never sent.
         for byte in value.utf8 {
             switch byte {
+            case 0x00: throw nulByte()
             case 0x5C: buffer.append(0x5C); buffer.append(0x5C)
             case 0x09: buffer.append(0x5C); buffer.append(UInt8(ascii: "t"))
             case 0x0A: buffer.append(0x5C); buffer.append(UInt8(ascii: "n"))
@@ -167,6 +166,10 @@ public struct CopyInWriter: ~Copyable {
             default: buffer.append(byte)
             }
         }
+    }
+
+    private func nulByte() -> PostgresError {
+        PostgresError(kind: .client, message: "COPY row \(rowsWritten + 1) contains a NUL byte, which PostgreSQL cannot store")
     }
 
     /// Text that the caller promises needs no escaping (digits, ISO timestamps, fixed words).

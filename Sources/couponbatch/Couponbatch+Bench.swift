@@ -63,6 +63,9 @@ extension Couponbatch {
         @Option(help: "Rows of the redemptions import benchmark, run on the report's coupons (0 skips it).")
         var backfillRows: Int = 100_000
 
+        @Flag(help: "Only the merchant data benchmarks: members import, report, redemptions import.")
+        var onlyMerchant = false
+
         func run() throws {
             _ = global.makeLogger()
             guard let url = global.resolvedDatabaseURL else {
@@ -70,7 +73,7 @@ extension Couponbatch {
             }
             let bench = try BenchDatabases(templateURL: url)
             print("== server: \(try bench.settings())")
-            if !onlySweeps && !eventsOnly {
+            if !onlySweeps && !eventsOnly && !onlyMerchant {
                 if !issuanceOnly { try Self.microBenchmarks() }
                 // First, while no connection holds the bench database: issuance clones it.
                 try issuance(bench)
@@ -84,6 +87,11 @@ extension Couponbatch {
             let jobsDir = try Self.writeBenchJobs()
             defer { try? FileManager.default.removeItem(atPath: jobsDir) }
 
+            if onlyMerchant {
+                try Self.merchantBenchmarks(
+                    importRows: importRows, backfillRows: backfillRows, reportCoupons: reportCoupons, connection)
+                return
+            }
             if eventSeconds > 0 {
                 try EventBench.run(rate: eventRate, seconds: eventSeconds, url: url, connection)
             }

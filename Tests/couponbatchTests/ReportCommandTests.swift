@@ -209,6 +209,47 @@ import Testing
         #expect(page.contains("cash: 30.0% of 10"))
     }
 
+    /// An arm whose pack holds two coupons: a member who redeemed only the second one redeemed,
+    /// and a member who both redeemed and ordered after the run responded once.
+    @Test func armMembersOfAComboCountOnceWhateverTheyDid() throws {
+        let issue = try IssueFixture(
+            templates: Self.templates,
+            jobs: [
+                issueJob(
+                    "combo-ab",
+                    "variants:\n  - {name: a, weight: 50, coupons: [{template: ab-cash}, {template: cash}]}\n  - {name: holdout, weight: 50, holdout: true}")
+            ])
+        try issue.addMembers(1...30)
+        guard try issue.run("combo-ab").status == 0 else { throw TestSetupError("issuing failed") }
+        let codec = CouponCodec(keyring: try CodeKeyring(secret: try CodeSecret(Array(IssueFixture.secret.utf8))))
+        let members = try issue.db.connect().query(
+            "SELECT DISTINCT member_id FROM coupons WHERE arm = 'a' ORDER BY member_id LIMIT 3"
+        ).rows.map { try $0.decode(0, as: Int64.self) }
+        guard members.count == 3 else { throw TestSetupError("arm a holds fewer than 3 members") }
+        func redeem(_ template: String, _ member: Int64, _ request: String) throws {
+            let id = try issue.int("SELECT id FROM coupons WHERE template_key = $1 AND member_id = $2", [template, member])
+            let result = try issue.command([
+                "redeem", try codec.code(for: id), "--store", "SH-001", "--amount-fen", "1000", "--request-id", request,
+                "--at", "2026-11-24T03:00:00Z",
+            ])
+            guard result.status == 0 else { throw TestSetupError("redeem \(request) failed: \(result.transcript)") }
+        }
+        try redeem("cash", members[0], "second-only")  // the pack's second coupon
+        try redeem("ab-cash", members[1], "first")
+        try redeem("cash", members[1], "both")
+        try issue.db.connect().execute(
+            "UPDATE members SET last_order_at = '2026-11-25T00:00:00Z' WHERE id = ANY($1::bigint[])", [[members[1], members[2]]])
+        let result = try issue.command(
+            ["report", "--by", "arm", "--from", "2026-11-20", "--to", "2026-11-30", "--at", "2026-11-26T00:00:00Z", "--format", "json"])
+        #expect(result.status == 0, "\(result.transcript)")
+        let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] ?? [:]
+        let armA = Self.row(report["arms"], "a", field: "arm")
+        let armMembers = try issue.int("SELECT count(DISTINCT member_id) FROM coupons WHERE arm = 'a'")
+        #expect(armA["members"] as? Int64 == armMembers)
+        #expect(armA["redeemed_members"] as? Int64 == 2, "\(armA)")
+        #expect(armA["responded"] as? Int64 == 3, "\(armA)")
+    }
+
     @Test func badOptionsAreUsageErrors() throws {
         let db = try TestDatabase()
         for arguments in [["--by", "week"], ["--from", "2026-13-01"], ["--timezone", "Mars/Base"]] {

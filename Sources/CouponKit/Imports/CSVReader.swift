@@ -98,6 +98,8 @@ public final class CSVReader {
     }
 
     private func text(_ bytes: [UInt8], _ line: Int) throws(InputError) -> String {
+        // Most fields are ASCII, which is valid UTF-8 as it stands: skip the generic validation.
+        if !bytes.contains(where: { $0 >= 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
         guard let string = String(validating: bytes, as: UTF8.self) else {
             throw InputError("\(path):\(line): the file is not UTF-8 text")
         }
