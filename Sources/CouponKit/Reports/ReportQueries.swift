@@ -28,6 +28,9 @@ public struct ReportQueries: Sendable {
 
     public func build(_ connection: Connection) throws -> CouponReport {
         try connection.transaction(isolation: .repeatableRead, readOnly: true) { tx in
+            // Each statement scans the period's coupons once; compiling them (with inlining, as
+            // their cost estimates ask) took longer than the scans it would speed up.
+            try tx.execute("SET LOCAL jit = off")
             let period = try resolvePeriod(tx)
             let cohortTemplates = try cohort(key: "c.template_key", joins: "", period, tx)
             var rows: [KPIRow] = []
@@ -304,49 +307,57 @@ public struct ReportQueries: Sendable {
     /// holdout (see `ArmRow`).
     private func arms(_ period: Period, _ tx: Connection) throws -> [ArmRow] {
         // The runs first, as an array: the planner then estimates from `run_id`'s statistics and
-        // reads their coupons in one scan (a join to a CTE it guesses holds one run made it
-        // re-read the table once per run). Members per arm and those who ordered after the run
-        // from each pack's first coupon (seq 1, one per member); members who redeemed from the
-        // few redeemed coupons, grouped per member; a member who did both counts once.
+        // reads their coupons in one parallel scan (a join to a CTE it guessed held one run made
+        // it re-read the table once per run). Members per arm, who ordered after the run and who
+        // redeemed come from each pack's first coupon (seq 1, one per member); only a combo's
+        // later coupons add members who redeemed one of those but not the first. A member who
+        // both redeemed and ordered responded once.
         let runIDs = try tx.query("SELECT id FROM job_runs WHERE slot >= $1 AND slot < $2", [period.start, period.end])
             .rows.map { try $0.decode(0, as: Int64.self) }
         var rows = try tx.query(
             """
-            WITH runs AS (
-                SELECT id, job, slot FROM job_runs WHERE id = ANY($1::bigint[])
-            ), firsts AS (
-                SELECT c.run_id, c.arm, count(*) AS members, count(*) FILTER (WHERE m.last_order_at > r.slot) AS ordered
+            WITH firsts AS (
+                SELECT c.run_id, c.arm, count(*) AS members,
+                       count(*) FILTER (WHERE m.last_order_at > r.slot) AS ordered,
+                       count(*) FILTER (WHERE c.redeemed_at IS NOT NULL) AS redeemed,
+                       count(*) FILTER (WHERE c.redeemed_at IS NOT NULL AND (m.last_order_at > r.slot) IS NOT TRUE)
+                           AS redeemed_only
                 FROM coupons c
-                JOIN runs r ON r.id = c.run_id
+                JOIN job_runs r ON r.id = c.run_id
                 LEFT JOIN members m ON m.id = c.member_id
                 WHERE c.arm IS NOT NULL AND c.seq = 1 AND c.run_id = ANY($1::bigint[])
                 GROUP BY 1, 2
-            ), redeemers AS (
-                SELECT c.run_id, c.arm, c.member_id, r.slot
-                FROM coupons c
-                JOIN runs r ON r.id = c.run_id
-                WHERE c.arm IS NOT NULL AND c.redeemed_at IS NOT NULL AND c.run_id = ANY($1::bigint[])
-                GROUP BY 1, 2, 3, 4
-            ), redeemed AS (
+            ), later AS (
                 SELECT x.run_id, x.arm, count(*) AS redeemed,
                        count(*) FILTER (WHERE (m.last_order_at > x.slot) IS NOT TRUE) AS redeemed_only
-                FROM redeemers x LEFT JOIN members m ON m.id = x.member_id
+                FROM (
+                    SELECT c.run_id, c.arm, c.member_id, r.slot
+                    FROM coupons c
+                    JOIN job_runs r ON r.id = c.run_id
+                    WHERE c.arm IS NOT NULL AND c.seq > 1 AND c.redeemed_at IS NOT NULL AND c.run_id = ANY($1::bigint[])
+                      AND NOT EXISTS (
+                          SELECT 1 FROM coupons f
+                          WHERE f.member_id = c.member_id AND f.run_id = c.run_id AND f.seq = 1 AND f.redeemed_at IS NOT NULL)
+                    GROUP BY 1, 2, 3, 4
+                ) AS x
+                LEFT JOIN members m ON m.id = x.member_id
                 GROUP BY 1, 2
             ), held AS (
                 SELECT h.run_id, h.arm, count(*) AS members, count(*) FILTER (WHERE m.last_order_at > r.slot) AS responded
                 FROM issue_holdouts h
-                JOIN runs r ON r.id = h.run_id
+                JOIN job_runs r ON r.id = h.run_id
                 LEFT JOIN members m ON m.id = h.member_id
+                WHERE h.run_id = ANY($1::bigint[])
                 GROUP BY 1, 2
             )
             SELECT r.job, f.arm, false AS holdout, sum(f.members)::bigint AS members,
-                   coalesce(sum(x.redeemed), 0)::bigint AS redeemed,
-                   (sum(f.ordered) + coalesce(sum(x.redeemed_only), 0))::bigint AS responded
-            FROM firsts f JOIN runs r ON r.id = f.run_id LEFT JOIN redeemed x USING (run_id, arm)
+                   (sum(f.redeemed) + coalesce(sum(l.redeemed), 0))::bigint AS redeemed,
+                   (sum(f.ordered) + sum(f.redeemed_only) + coalesce(sum(l.redeemed_only), 0))::bigint AS responded
+            FROM firsts f JOIN job_runs r ON r.id = f.run_id LEFT JOIN later l USING (run_id, arm)
             GROUP BY r.job, f.arm
             UNION ALL
             SELECT r.job, h.arm, true, sum(h.members)::bigint, 0::bigint, sum(h.responded)::bigint
-            FROM held h JOIN runs r ON r.id = h.run_id
+            FROM held h JOIN job_runs r ON r.id = h.run_id
             GROUP BY r.job, h.arm
             ORDER BY 1, 3, 2
             """, [runIDs]
