@@ -15,6 +15,14 @@ import Testing
         return path
     }
 
+    /// The `redemptions-import` runs as `runs --json` lists them.
+    static func importRuns(_ f: RedemptionFixture) throws -> [[String: Any]] {
+        let runs = try f.issue.command(["runs", "--job", "redemptions-import", "--json"])
+        return runs.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
     static let members = """
         id,tier,tags,registered_at,last_order_at,order_count,total_spend_fen,home_store,openid
         1,gold,wechat-pay|family,2025-03-01T10:00:00+08:00,2026-11-20T19:30:00+08:00,12,250000,SH-001,o-1
@@ -123,11 +131,8 @@ import Testing
         #expect(second.stdout.contains("10 rows, 0 redeemed, 4 already recorded, 6 refused"), "\(second.stdout)")
         #expect(try f.issue.int("SELECT count(*) FROM redemptions") == 5)
         // Each import is a run in the ledger, visible in `runs`.
-        let runs = try f.issue.command(["runs", "--job", "redemptions-import", "--json"])
-        let listed = runs.stdout.split(separator: "\n").compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }
-        #expect(listed.count == 2, "\(runs.transcript)")
+        let listed = try Self.importRuns(f)
+        #expect(listed.count == 2, "\(listed)")
         #expect(listed.allSatisfy { $0["status"] as? String == "succeeded" })
         #expect(listed.compactMap { ($0["counts"] as? [String: Any])?["redeemed"] as? Int }.sorted() == [0, 4])
         // The ledger counts what the command printed: the row refused while reading (line 11) too.
@@ -150,15 +155,12 @@ import Testing
         let result = try f.issue.command(["redemptions", "import", path])
         #expect(result.status == 65, "\(result.transcript)")
         #expect(result.stdout.contains("3 rows, 0 redeemed, 0 already recorded, 3 refused"), "\(result.stdout)")
-        let runs = try f.issue.command(["runs", "--job", "redemptions-import", "--json"])
-        let listed = runs.stdout.split(separator: "\n").compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }
-        #expect(listed.count == 1, "\(runs.transcript)")
+        let listed = try Self.importRuns(f)
+        #expect(listed.count == 1, "\(listed)")
         let counts = listed.first?["counts"] as? [String: Any]
-        #expect(counts?["rows"] as? Int == 3, "\(runs.stdout)")
-        #expect(counts?["rejected"] as? Int == 3, "\(runs.stdout)")
-        #expect(counts?["redeemed"] as? Int == 0, "\(runs.stdout)")
+        #expect(counts?["rows"] as? Int == 3, "\(listed)")
+        #expect(counts?["rejected"] as? Int == 3, "\(listed)")
+        #expect(counts?["redeemed"] as? Int == 0, "\(listed)")
         #expect(try f.issue.int("SELECT count(*) FROM redemptions") == 0)
     }
 
