@@ -111,7 +111,7 @@ import Testing
         let delivered = try fixture.command(["notifications", "deliver", "--wait", "30"], environment: IssueFixture.sweepEnvironment)
         #expect(delivered.status == 0, "\(delivered.stdout)\(delivered.stderr)")
         #expect(try fixture.int("SELECT count(*) FROM notifications WHERE kind = 'bundle' AND status = 'delivered'") == 4)
-        #expect(receiver.requests.allSatisfy(\.signature_ok))
+        #expect(receiver.requests.allSatisfy { $0.signature_ok })
         #expect(receiver.requests.first?.answer == "500")
         let acknowledged = receiver.acknowledged
         #expect(Set(acknowledged.keys) == Set(try fixture.ints("SELECT id FROM notifications")))
@@ -123,7 +123,7 @@ import Testing
         try fixture.writeSinks("sinks:\n  - {name: crm, type: file, path: var/n.ndjson}\n")
         let result = try fixture.run("bundles", at: Self.slot)
         #expect(result.status == 78)
-        #expect(result.stderr.contains("bundles.yaml:7:7: sink: unknown sink \"crn\" (did you mean \"crm\"?)"), "\(result.stderr)")
+        #expect(result.stderr.contains("bundles.yaml:6:7: sink: unknown sink \"crn\" (did you mean \"crm\"?)"), "\(result.stderr)")
         #expect(try fixture.int("SELECT count(*) FROM job_runs") == 0)
     }
 }
