@@ -185,6 +185,8 @@ public struct BundleExecutor: JobExecutor {
                     "\(count(.delivered)) periods to deliver (\(mine.reduce(0) { $0 + $1.coupons }) coupons), "
                         + "\(count(.skipped)) to skip (paused), \(count(.waitingStock)) would wait for stock"))
         }
+        let members = Set(planned.filter { $0.status == .delivered }.map(\.memberID)).count
+        lines.append(.init("notify", action.sink.map { "\(members) members, through sink \($0)" } ?? "no (the job has no sink)"))
         return DryRunReport(lines: lines)
     }
 }
