@@ -55,12 +55,17 @@ struct BundleOutbox: Sendable {
 
     /// The `INSERT … SELECT … GROUP BY member` into `notifications` (a CTE body, without the
     /// name), over `coupons`: a relation of the chunk's new coupons with `id`, `member_id` and
-    /// `seq`. `delivered` are the chunk's delivered periods, in member, subscription and period
-    /// order (coupon number order). Members share payloads (same plan, period and due day), so each
+    /// `seq`. `delivered` are the chunk's delivered periods; a member's are listed in subscription
+    /// and period order (coupon number order). Members share payloads (same plan, period and due day), so each
     /// distinct payload travels and is parsed once.
-    func insert(coupons: String, delivered: [PlannedDelivery], plan runPlan: BundleRunPlan, _ p: SQLParameters) throws
-        -> String
+    func insert(coupons: String, delivered unordered: [PlannedDelivery], plan runPlan: BundleRunPlan, _ p: SQLParameters)
+        throws -> String
     {
+        // A member's periods must be adjacent (one outbox row each); `decide` returns them so, and
+        // this keeps it true whatever the caller passes.
+        let delivered = unordered.sorted {
+            ($0.memberID, $0.subscriptionID, $0.period) < ($1.memberID, $1.subscriptionID, $1.period)
+        }
         var plans: [String: (plan: BundleRunPlan.Plan, zone: TimeZone)] = [:]
         for plan in runPlan.plans {
             plans[plan.key] = (plan, TimeZone(identifier: plan.timeZone) ?? DefinitionDefaults.timeZone)

@@ -92,7 +92,8 @@ public struct NotificationDeliverer: Sendable {
             // Bundle notifications name their coupons by id only: read them now, with their codes.
             if !unlisted.isEmpty {
                 let details = try NotificationCouponDetails.load(unlisted, connection)
-                for index in messages.indices where messages[index].coupons.isEmpty {
+                let unlistedIDs = Set(unlisted.map(\.id))
+                for index in messages.indices where unlistedIDs.contains(messages[index].id) {
                     var coupons = details[messages[index].id] ?? []
                     for coupon in coupons.indices { coupons[coupon].code = try codec.code(for: coupons[coupon].couponID) }
                     messages[index].coupons = coupons
