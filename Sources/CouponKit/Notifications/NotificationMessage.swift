@@ -34,9 +34,4 @@ public struct NotificationMessage: Codable, Sendable, Equatable {
         case id, kind, job, slot, openid, coupons
         case memberID = "member_id"
     }
-
-    /// The stored payload: the coupons without codes.
-    struct StoredPayload: Codable {
-        var coupons: [Coupon]
-    }
 }
