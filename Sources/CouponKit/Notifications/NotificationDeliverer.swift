@@ -3,7 +3,7 @@ import Logging
 import Postgres
 
 /// Delivers a sink's due notifications: claims a batch (`FOR UPDATE SKIP LOCKED`, and a lease in
-/// `next_try_at` with a claim token, so several deliverers never send the same notification at
+/// `lease_until` with a claim token, so several deliverers never send the same notification at
 /// once), sends it, and records the outcome only while the claim is still its own.
 ///
 /// At least once: a notification is `delivered` only after the sink acknowledged it; a
@@ -55,7 +55,9 @@ public struct NotificationDeliverer: Sendable {
         let anyDue = try connection.query(
             """
             SELECT 1 FROM notifications
-            WHERE sink = $1 AND status = 'pending' AND next_try_at <= coalesce($2::timestamptz, now()) LIMIT 1
+            WHERE sink = $1 AND status = 'pending' AND next_try_at <= coalesce($2::timestamptz, now())
+              AND (lease_until IS NULL OR lease_until <= coalesce($2::timestamptz, now()))
+            LIMIT 1
             """, [name, now])
         if anyDue.isEmpty { return Tally() }
         let transport = try makeTransport(sink)
@@ -96,7 +98,7 @@ public struct NotificationDeliverer: Sendable {
                     if try row.decode(0, as: String.self) == "dead" { tally.dead += 1 } else { tally.retrying += 1 }
                 }
                 // Claimed but never sent: due again, its attempt not counted.
-                if let next { try connection.execute(Self.release, [next.ids, next.token, now]) }
+                if let next { try connection.execute(Self.release, [next.ids, next.token]) }
                 logger.info(
                     "sink did not take a batch; will retry",
                     metadata: ["sink.name": "\(name)", "batch.size": "\(current.ids.count)", "error": "\(error)"])
@@ -169,7 +171,10 @@ public struct NotificationDeliverer: Sendable {
     /// Earliest time a pending notification of these sinks is due, if any.
     public func nextDue(sinks names: [String], _ connection: Connection) throws -> Date? {
         try connection.query(
-            "SELECT min(next_try_at) FROM notifications WHERE status = 'pending' AND sink = ANY($1::text[])", [names]
+            """
+            SELECT min(greatest(next_try_at, lease_until)) FROM notifications
+            WHERE status = 'pending' AND sink = ANY($1::text[])
+            """, [names]
         ).row(0).decodeIfPresent(0, as: Date.self)
     }
 
@@ -201,19 +206,22 @@ public struct NotificationDeliverer: Sendable {
         FROM (SELECT id FROM notifications
               WHERE sink = $1 AND status = 'pending' AND quiet_from IS NOT NULL
                 AND next_try_at <= coalesce($2::timestamptz, now())
+                AND (lease_until IS NULL OR lease_until <= coalesce($2::timestamptz, now()))
                 AND quiet_hours_end(coalesce($2::timestamptz, now()), zone, quiet_from, quiet_until) > coalesce($2::timestamptz, now())
               FOR UPDATE SKIP LOCKED) AS quiet
         WHERE n.id = quiet.id
         """
 
     /// A batch of due notifications, claimed with a token and a lease; the attempt is counted now.
+    /// It changes no indexed column (the lease has a column of its own), so it is a HOT update.
     static let claim = """
         WITH claimed AS (
             UPDATE notifications n
             SET attempts = n.attempts + 1, claim = $2,
-                next_try_at = coalesce($5::timestamptz, now()) + make_interval(secs => $4::double precision)
+                lease_until = coalesce($5::timestamptz, now()) + make_interval(secs => $4::double precision)
             FROM (SELECT id FROM notifications
                   WHERE sink = $1 AND status = 'pending' AND next_try_at <= coalesce($5::timestamptz, now())
+                    AND (lease_until IS NULL OR lease_until <= coalesce($5::timestamptz, now()))
                     AND (quiet_from IS NULL
                          OR quiet_hours_end(coalesce($5::timestamptz, now()), zone, quiet_from, quiet_until) <= coalesce($5::timestamptz, now()))
                   ORDER BY next_try_at
@@ -227,16 +235,16 @@ public struct NotificationDeliverer: Sendable {
         FROM claimed ORDER BY id
         """
 
-    /// A batch claimed but not sent (the sink failed the one before it): due again, the attempt
-    /// its claim counted taken back.
+    /// A batch claimed but not sent (the sink failed the one before it): claimable again, the
+    /// attempt its claim counted taken back.
     static let release = """
-        UPDATE notifications SET claim = NULL, attempts = attempts - 1, next_try_at = coalesce($3::timestamptz, now())
+        UPDATE notifications SET claim = NULL, lease_until = NULL, attempts = attempts - 1
         WHERE id = ANY($1::bigint[]) AND claim = $2
         """
 
     static let markDelivered = """
         UPDATE notifications SET status = 'delivered', delivered_at = coalesce($3::timestamptz, now()), claim = NULL,
-                                 last_error = NULL
+                                 lease_until = NULL, last_error = NULL
         WHERE id = ANY($1::bigint[]) AND claim = $2
         """
 
@@ -244,7 +252,7 @@ public struct NotificationDeliverer: Sendable {
     static let markFailed = """
         UPDATE notifications
         SET status = CASE WHEN attempts >= $4 THEN 'dead' ELSE 'pending' END,
-            claim = NULL, last_error = $3,
+            claim = NULL, lease_until = NULL, last_error = $3,
             next_try_at = CASE WHEN attempts >= $4 THEN next_try_at ELSE quiet_hours_end(
                 coalesce($8::timestamptz, now()) + make_interval(secs => coalesce($5::double precision,
                     least($6::double precision, $7::double precision * power(2, least(attempts - 1, 30))) * (0.5 + random() / 2))),
@@ -254,7 +262,7 @@ public struct NotificationDeliverer: Sendable {
         """
 
     static let markRejected = """
-        UPDATE notifications SET status = 'dead', claim = NULL, last_error = $3
+        UPDATE notifications SET status = 'dead', claim = NULL, lease_until = NULL, last_error = $3
         WHERE id = ANY($1::bigint[]) AND claim = $2
         """
 }
