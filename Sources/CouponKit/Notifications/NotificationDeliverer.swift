@@ -73,7 +73,7 @@ public struct NotificationDeliverer: Sendable {
             let token = Int64.random(in: 1...Int64.max)
             let claimed = try connection.query(Self.claim, [name, token, sink.batchSize, transport.leaseSeconds, now])
             if claimed.isEmpty { return nil }
-            return try Batch(claimed, token: token, wire: wire, slots: &slots)
+            return try Batch(claimed, token: token, wire: wire, slots: &slots, connection)
         }
         // Pipelined: while the sink works on one batch, the next is claimed and encoded, and the
         // previous one's outcome recorded. A deliverer holds at most two claims at once.
@@ -135,20 +135,48 @@ public struct NotificationDeliverer: Sendable {
         var lines: [Data] = []
 
         /// `rows` are the claim's: id, job, slot, kind, member_id, openid, coupon_ids, payload, zone
-        /// (strings as JSON text). Sorted by id.
-        init(_ rows: QueryResult, token: Int64, wire: NotificationWireText, slots: inout SlotTexts) throws {
+        /// (strings as JSON text), listed (whether the payload lists its coupons). Sorted by id.
+        /// A payload that lists its coupons (sweeps) is spliced as it is; one that does not (a
+        /// bundle's periods) gets its coupons read by id and the message encoded (`unlisted`).
+        init(_ rows: QueryResult, token: Int64, wire: NotificationWireText, slots: inout SlotTexts, _ connection: Connection)
+            throws
+        {
             self.token = token
             var out: [UInt8] = []
+            var unlisted: [(line: Int, message: NotificationMessage, zone: TimeZone)] = []
             for row in rows.rows {
                 let id: Int64 = try row.decode(0)
+                let zone: String = try row.decode(8)
                 let fields = NotificationWireText.Fields(
                     id: id, jobJSON: try row.decode(1), kindJSON: try row.decode(3), memberID: try row.decode(4),
-                    openidJSON: try row.decodeIfPresent(5), slot: try slots.text(slot: try row.decode(2), zone: try row.decode(8)),
+                    openidJSON: try row.decodeIfPresent(5), slot: try slots.text(slot: try row.decode(2), zone: zone),
                     couponIDs: try row.decode(6))
-                out.removeAll(keepingCapacity: true)
-                try row.withBytes(7) { payload in try wire.append(payload: payload, fields, to: &out) }
                 ids.append(id)
-                lines.append(Data(out))
+                if try row.decode(9, as: String.self) == "t" {
+                    out.removeAll(keepingCapacity: true)
+                    try row.withBytes(7) { payload in try wire.append(payload: payload, fields, to: &out) }
+                    lines.append(Data(out))
+                } else {
+                    let payload = try JSONDecoder().decode(
+                        NotificationMessage.StoredPayload.self, from: Data(try row.decode(7, as: String.self).utf8))
+                    let message = NotificationMessage(
+                        id: id, kind: try row.decode(10), job: try row.decode(11), slot: fields.slot, memberID: fields.memberID,
+                        openid: try row.decodeIfPresent(12), coupons: [], bundles: payload.bundles)
+                    unlisted.append((lines.count, message, TimeZone(identifier: zone) ?? DefinitionDefaults.timeZone))
+                    lines.append(Data())
+                }
+            }
+            guard !unlisted.isEmpty else { return }
+            let details = try NotificationCouponDetails.load(unlisted.map { ($0.message.id, $0.zone) }, connection)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            for (line, message, _) in unlisted {
+                var message = message
+                message.coupons = details[message.id] ?? []
+                for index in message.coupons.indices {
+                    message.coupons[index].code = try wire.codec.code(for: message.coupons[index].couponID)
+                }
+                lines[line] = try encoder.encode(message)
             }
         }
     }
@@ -231,7 +259,8 @@ public struct NotificationDeliverer: Sendable {
             RETURNING n.id, n.job, n.slot, n.kind, n.member_id, n.openid, n.coupon_ids, n.payload, n.zone
         )
         SELECT id, to_json(job)::text AS job, slot, to_json(kind)::text AS kind, member_id,
-               to_json(openid)::text AS openid, coupon_ids, payload::text AS payload, zone
+               to_json(openid)::text AS openid, coupon_ids, payload::text AS payload, zone,
+               payload ? 'coupons' AS listed, kind AS kind_text, job AS job_text, openid AS openid_text
         FROM claimed ORDER BY id
         """
 
