@@ -337,7 +337,9 @@ bench: pg-start bench-pg-start release
 	  psql "$$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = 'couponbatch_bench'" | grep -q 1 || psql "$$admin" -qc "CREATE DATABASE couponbatch_bench"; \
 	  DATABASE_URL="$$bench" $(RELEASE_BIN) migrate >/dev/null; \
 	  DATABASE_URL="$$bench" $(RELEASE_BIN) bench $$only $(BENCH_ARGS); \
-	done
+	done; \
+	echo "==> the sweeps (issue 9) on the durable cluster too"; \
+	url="$$(cat .pg-durable-url)"; DATABASE_URL="$${url%/*}/couponbatch_bench" $(RELEASE_BIN) bench --only-sweeps --event-seconds 0 $(SWEEP_BENCH_ARGS)
 
 # One binary: the migrations are compiled in, so the installed file migrates and runs from anywhere.
 PREFIX ?= /usr/local

@@ -42,6 +42,15 @@ public struct Row {
         return String(cString: PQgetvalue(result.raw, index, col))
     }
 
+    /// The column's text as the bytes libpq holds (valid only inside `body`), or nil for NULL.
+    /// For large values passed on as they are (no String made, nothing copied).
+    public func withBytes<R>(_ column: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        let col = Int32(column)
+        if PQgetisnull(result.raw, index, col) == 1 { return nil }
+        guard let value = PQgetvalue(result.raw, index, col) else { return nil }
+        return try body(UnsafeRawBufferPointer(start: value, count: Int(PQgetlength(result.raw, index, col))))
+    }
+
     public func decode<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws(PostgresError) -> T {
         guard let value = try decodeIfPresent(column, as: type) else {
             throw PostgresError(kind: .decoding, message: "column \"\(column)\" is NULL, expected \(T.self)")

@@ -57,6 +57,12 @@ extension Couponbatch {
         @Flag(help: "Only the sweep benchmarks (and the index cost), not cron, codes and issuance.")
         var onlySweeps = false
 
+        @Option(help: "Alternating with/without pairs measuring what the sweeps' index costs issuance.")
+        var indexRepeats: Int = 3
+
+        @Option(help: "Which sweep figures (comma-separated: index, remind, delivery, expiry).")
+        var sweepParts: String = "index,remind,delivery,expiry"
+
         @Option(help: "Rows of the members import benchmark (0 skips it).")
         var importRows: Int = 1_000_000
 
@@ -106,17 +112,23 @@ extension Couponbatch {
 
             if onlySweeps {
                 try Self.prepareMembers(members, url: url, connection)
-                try SweepBench.indexCost(jobsDir: jobsDir, url: url, connection)
-                try SweepBench.run(coupons: sweepCoupons, members: sweepMembers, jobsDir: jobsDir, url: url, connection)
+                try sweeps(jobsDir: jobsDir, url: url, connection)
                 return
             }
-            if sweepCoupons > 0 {
-                try SweepBench.indexCost(jobsDir: jobsDir, url: url, connection)
-                try SweepBench.run(coupons: sweepCoupons, members: sweepMembers, jobsDir: jobsDir, url: url, connection)
-            }
+            if sweepCoupons > 0 { try sweeps(jobsDir: jobsDir, url: url, connection) }
             try Self.merchantBenchmarks(
                 importRows: importRows, backfillRows: backfillRows, reportCoupons: reportCoupons, connection)
             if bundleSubscribers > 0 { try benchBundles(jobsDir: jobsDir, connection) }
+        }
+
+        /// The sweeps' figures (issue 9) named by `--sweep-parts`.
+        func sweeps(jobsDir: String, url: String?, _ connection: Connection) throws {
+            let parts = Set(sweepParts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            if parts.contains("index") { try SweepBench.indexCost(jobsDir: jobsDir, url: url, repeats: indexRepeats, connection) }
+            let rest = parts.intersection(["remind", "delivery", "expiry"])
+            if !rest.isEmpty {
+                try SweepBench.run(coupons: sweepCoupons, members: sweepMembers, parts: rest, jobsDir: jobsDir, url: url, connection)
+            }
         }
 
         /// The issuance cases of issue 12, each beside its floor (`IssueBench`).

@@ -3,7 +3,7 @@ import Logging
 import Postgres
 
 /// Delivers a sink's due notifications: claims a batch (`FOR UPDATE SKIP LOCKED`, and a lease in
-/// `next_try_at` with a claim token, so several deliverers never send the same notification at
+/// `lease_until` with a claim token, so several deliverers never send the same notification at
 /// once), sends it, and records the outcome only while the claim is still its own.
 ///
 /// At least once: a notification is `delivered` only after the sink acknowledged it; a
@@ -55,84 +55,154 @@ public struct NotificationDeliverer: Sendable {
         let anyDue = try connection.query(
             """
             SELECT 1 FROM notifications
-            WHERE sink = $1 AND status = 'pending' AND next_try_at <= coalesce($2::timestamptz, now()) LIMIT 1
+            WHERE sink = $1 AND status = 'pending' AND next_try_at <= coalesce($2::timestamptz, now())
+              AND (lease_until IS NULL OR lease_until <= coalesce($2::timestamptz, now()))
+            LIMIT 1
             """, [name, now])
         if anyDue.isEmpty { return Tally() }
         let transport = try makeTransport(sink)
-        let codec = try makeCodec()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let wire = NotificationWireText(codec: try makeCodec())
         let started = Date()
         var tally = Tally()
         // Every way out of the pass counts what it sent (a struggling sink returns early).
         defer { CouponMetrics.notifications(sink: name, delivered: tally.delivered, failed: tally.retrying, dead: tally.dead) }
-        // A batch's notifications mostly share their zone and slot: formatters are costly to make.
-        var slotTexts: [String: String] = [:]
-        let decoder = JSONDecoder()
+        var slots = SlotTexts()
         // Once per pass: notifications that came due inside their quiet hours wait for the end.
         tally.deferred += Int64(try connection.execute(Self.deferQuiet, [name, now]))
-        while Date().timeIntervalSince(started) < budgetSeconds {
+        func claim() throws -> Batch? {
             let token = Int64.random(in: 1...Int64.max)
             let claimed = try connection.query(Self.claim, [name, token, sink.batchSize, transport.leaseSeconds, now])
-            if claimed.isEmpty { break }
-            var messages: [NotificationMessage] = []
-            var unlisted: [(id: Int64, zone: TimeZone)] = []
-            for row in claimed.rows {
-                let zoneName: String = try row.decode("zone")
-                let slot: Date = try row.decode("slot")
-                let key = "\(zoneName) \(slot.timeIntervalSince1970)"
-                let slotText =
-                    slotTexts[key]
-                    ?? ISO8601Text.format(slot, TimeZone(identifier: zoneName) ?? DefinitionDefaults.timeZone)
-                slotTexts[key] = slotText
-                let (message, listed) = try Self.message(row, slot: slotText, codec: codec, decoder: decoder)
-                messages.append(message)
-                if !listed { unlisted.append((message.id, TimeZone(identifier: zoneName) ?? DefinitionDefaults.timeZone)) }
+            if claimed.isEmpty { return nil }
+            return try Batch(claimed, token: token, wire: wire, slots: &slots, connection)
+        }
+        // Pipelined: while the sink works on one batch, the next is claimed and encoded, and the
+        // previous one's outcome recorded. A deliverer holds at most two claims at once.
+        guard var current = try claim() else { return tally }
+        var sending = transport.start(current.lines)
+        while true {
+            var next: Batch?
+            do {
+                if Date().timeIntervalSince(started) < budgetSeconds { next = try claim() }
+            } catch {
+                _ = sending.wait()
+                throw error
             }
-            // Bundle notifications name their coupons by id only: read them now, with their codes.
-            if !unlisted.isEmpty {
-                let details = try NotificationCouponDetails.load(unlisted, connection)
-                let unlistedIDs = Set(unlisted.map(\.id))
-                for index in messages.indices where unlistedIDs.contains(messages[index].id) {
-                    var coupons = details[messages[index].id] ?? []
-                    for coupon in coupons.indices { coupons[coupon].code = try codec.code(for: coupons[coupon].couponID) }
-                    messages[index].coupons = coupons
-                }
-            }
-            messages.sort { $0.id < $1.id }
-            let ids = messages.map(\.id)
-            let lines = try messages.map { try encoder.encode($0) }
-            let outcome = transport.send(lines)
+            let outcome = sending.wait()
             tally.batches += 1
-            switch outcome {
-            case .delivered:
-                tally.delivered += Int64(try connection.execute(Self.markDelivered, [ids, token, now]))
-            case .retry(let error, let after):
+            if case .retry(let error, let after) = outcome {
                 let statuses = try connection.query(
                     Self.markFailed,
-                    [ids, token, error, sink.maxAttempts, after, Double(sink.maxBackoffSeconds), Double(sink.backoffSeconds), now])
+                    [current.ids, current.token, error, sink.maxAttempts, after, Double(sink.maxBackoffSeconds),
+                     Double(sink.backoffSeconds), now])
                 for row in statuses.rows {
                     if try row.decode(0, as: String.self) == "dead" { tally.dead += 1 } else { tally.retrying += 1 }
                 }
+                // Claimed but never sent: due again, its attempt not counted.
+                if let next { try connection.execute(Self.release, [next.ids, next.token]) }
                 logger.info(
                     "sink did not take a batch; will retry",
-                    metadata: ["sink.name": "\(name)", "batch.size": "\(ids.count)", "error": "\(error)"])
+                    metadata: ["sink.name": "\(name)", "batch.size": "\(current.ids.count)", "error": "\(error)"])
                 // The sink is struggling: leave the rest for later passes instead of hammering it.
                 return tally
-            case .reject(let error):
-                tally.dead += Int64(try connection.execute(Self.markRejected, [ids, token, error]))
-                logger.info(
-                    "sink refused a batch; dead-lettered",
-                    metadata: ["sink.name": "\(name)", "batch.size": "\(ids.count)", "error": "\(error)"])
             }
+            if let next { sending = transport.start(next.lines) }
+            do {
+                switch outcome {
+                case .delivered:
+                    tally.delivered += Int64(try connection.execute(Self.markDelivered, [current.ids, current.token, now]))
+                case .reject(let error):
+                    tally.dead += Int64(try connection.execute(Self.markRejected, [current.ids, current.token, error]))
+                    logger.info(
+                        "sink refused a batch; dead-lettered",
+                        metadata: ["sink.name": "\(name)", "batch.size": "\(current.ids.count)", "error": "\(error)"])
+                case .retry:
+                    break
+                }
+            } catch {
+                if next != nil { _ = sending.wait() }
+                throw error
+            }
+            guard let following = next else { break }
+            current = following
         }
         return tally
+    }
+
+    /// A claimed batch, encoded for its sink.
+    struct Batch {
+        var ids: [Int64] = []
+        let token: Int64
+        var lines: [Data] = []
+
+        /// `rows` are the claim's: id, job, slot, kind, member_id, openid, coupon_ids, payload, zone
+        /// (strings as JSON text), listed (whether the payload lists its coupons). Sorted by id.
+        /// A payload that lists its coupons (sweeps) is spliced as it is; one that does not (a
+        /// bundle's periods) gets its coupons read by id and the message encoded (`unlisted`).
+        init(_ rows: QueryResult, token: Int64, wire: NotificationWireText, slots: inout SlotTexts, _ connection: Connection)
+            throws
+        {
+            self.token = token
+            var out: [UInt8] = []
+            var unlisted: [(line: Int, message: NotificationMessage, zone: TimeZone)] = []
+            for row in rows.rows {
+                let id: Int64 = try row.decode(0)
+                let zone: String = try row.decode(8)
+                let fields = NotificationWireText.Fields(
+                    id: id, jobJSON: try row.decode(1), kindJSON: try row.decode(3), memberID: try row.decode(4),
+                    openidJSON: try row.decodeIfPresent(5), slot: try slots.text(slot: try row.decode(2), zone: zone),
+                    couponIDs: try row.decode(6))
+                ids.append(id)
+                if try row.decode(9, as: String.self) == "t" {
+                    out.removeAll(keepingCapacity: true)
+                    try row.withBytes(7) { payload in try wire.append(payload: payload, fields, to: &out) }
+                    lines.append(Data(out))
+                } else {
+                    let payload = try JSONDecoder().decode(
+                        NotificationMessage.StoredPayload.self, from: Data(try row.decode(7, as: String.self).utf8))
+                    let message = NotificationMessage(
+                        id: id, kind: try row.decode(10), job: try row.decode(11), slot: fields.slot, memberID: fields.memberID,
+                        openid: try row.decodeIfPresent(12), coupons: [], bundles: payload.bundles)
+                    unlisted.append((lines.count, message, TimeZone(identifier: zone) ?? DefinitionDefaults.timeZone))
+                    lines.append(Data())
+                }
+            }
+            guard !unlisted.isEmpty else { return }
+            let details = try NotificationCouponDetails.load(unlisted.map { ($0.message.id, $0.zone) }, connection)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            for (line, message, _) in unlisted {
+                var message = message
+                message.coupons = details[message.id] ?? []
+                for index in message.coupons.indices {
+                    message.coupons[index].code = try wire.codec.code(for: message.coupons[index].couponID)
+                }
+                lines[line] = try encoder.encode(message)
+            }
+        }
+    }
+
+    /// A batch's notifications mostly share their zone and slot: formatters are costly to make,
+    /// and the slot's text from the server serves as the key without parsing it.
+    struct SlotTexts {
+        private var texts: [String: String] = [:]
+
+        mutating func text(slot: String, zone: String) throws -> String {
+            let key = zone + " " + slot
+            if let text = texts[key] { return text }
+            let date = try Date(postgresText: slot)
+            let text = ISO8601Text.format(date, TimeZone(identifier: zone) ?? DefinitionDefaults.timeZone)
+            texts[key] = text
+            return text
+        }
     }
 
     /// Earliest time a pending notification of these sinks is due, if any.
     public func nextDue(sinks names: [String], _ connection: Connection) throws -> Date? {
         try connection.query(
-            "SELECT min(next_try_at) FROM notifications WHERE status = 'pending' AND sink = ANY($1::text[])", [names]
+            """
+            SELECT min(greatest(next_try_at, lease_until)) FROM notifications
+            WHERE status = 'pending' AND sink = ANY($1::text[])
+            """, [names]
         ).row(0).decodeIfPresent(0, as: Date.self)
     }
 
@@ -156,22 +226,6 @@ public struct NotificationDeliverer: Sendable {
         }
     }
 
-    /// The message of a claimed row, and whether its payload listed its coupons (a bundle's does
-    /// not: the caller reads them by id).
-    static func message(_ row: Row, slot: String, codec: CouponCodec, decoder: JSONDecoder) throws
-        -> (NotificationMessage, listed: Bool)
-    {
-        let payload = try decoder.decode(
-            NotificationMessage.StoredPayload.self, from: Data(try row.decode("payload", as: String.self).utf8))
-        var coupons = payload.coupons ?? []
-        for index in coupons.indices { coupons[index].code = try codec.code(for: coupons[index].couponID) }
-        let message = NotificationMessage(
-            id: try row.decode("id"), kind: try row.decode("kind"), job: try row.decode("job"),
-            slot: slot, memberID: try row.decode("member_id"),
-            openid: try row.decodeIfPresent("openid"), coupons: coupons, bundles: payload.bundles)
-        return (message, payload.coupons != nil)
-    }
-
     // MARK: Statements ($now: nil is the database's clock)
 
     /// Pending notifications inside their quiet hours wait until the hours end (no attempt used).
@@ -180,30 +234,46 @@ public struct NotificationDeliverer: Sendable {
         FROM (SELECT id FROM notifications
               WHERE sink = $1 AND status = 'pending' AND quiet_from IS NOT NULL
                 AND next_try_at <= coalesce($2::timestamptz, now())
+                AND (lease_until IS NULL OR lease_until <= coalesce($2::timestamptz, now()))
                 AND quiet_hours_end(coalesce($2::timestamptz, now()), zone, quiet_from, quiet_until) > coalesce($2::timestamptz, now())
               FOR UPDATE SKIP LOCKED) AS quiet
         WHERE n.id = quiet.id
         """
 
     /// A batch of due notifications, claimed with a token and a lease; the attempt is counted now.
+    /// It changes no indexed column (the lease has a column of its own), so it is a HOT update.
     static let claim = """
-        UPDATE notifications n
-        SET attempts = n.attempts + 1, claim = $2,
-            next_try_at = coalesce($5::timestamptz, now()) + make_interval(secs => $4::double precision)
-        FROM (SELECT id FROM notifications
-              WHERE sink = $1 AND status = 'pending' AND next_try_at <= coalesce($5::timestamptz, now())
-                AND (quiet_from IS NULL
-                     OR quiet_hours_end(coalesce($5::timestamptz, now()), zone, quiet_from, quiet_until) <= coalesce($5::timestamptz, now()))
-              ORDER BY next_try_at
-              LIMIT $3
-              FOR UPDATE SKIP LOCKED) AS due
-        WHERE n.id = due.id
-        RETURNING n.id, n.job, n.slot, n.kind, n.member_id, n.openid, n.payload::text AS payload, n.zone
+        WITH claimed AS (
+            UPDATE notifications n
+            SET attempts = n.attempts + 1, claim = $2,
+                lease_until = coalesce($5::timestamptz, now()) + make_interval(secs => $4::double precision)
+            FROM (SELECT id FROM notifications
+                  WHERE sink = $1 AND status = 'pending' AND next_try_at <= coalesce($5::timestamptz, now())
+                    AND (lease_until IS NULL OR lease_until <= coalesce($5::timestamptz, now()))
+                    AND (quiet_from IS NULL
+                         OR quiet_hours_end(coalesce($5::timestamptz, now()), zone, quiet_from, quiet_until) <= coalesce($5::timestamptz, now()))
+                  ORDER BY next_try_at
+                  LIMIT $3
+                  FOR UPDATE SKIP LOCKED) AS due
+            WHERE n.id = due.id
+            RETURNING n.id, n.job, n.slot, n.kind, n.member_id, n.openid, n.coupon_ids, n.payload, n.zone
+        )
+        SELECT id, to_json(job)::text AS job, slot, to_json(kind)::text AS kind, member_id,
+               to_json(openid)::text AS openid, coupon_ids, payload::text AS payload, zone,
+               payload ? 'coupons' AS listed, kind AS kind_text, job AS job_text, openid AS openid_text
+        FROM claimed ORDER BY id
+        """
+
+    /// A batch claimed but not sent (the sink failed the one before it): claimable again, the
+    /// attempt its claim counted taken back.
+    static let release = """
+        UPDATE notifications SET claim = NULL, lease_until = NULL, attempts = attempts - 1
+        WHERE id = ANY($1::bigint[]) AND claim = $2
         """
 
     static let markDelivered = """
         UPDATE notifications SET status = 'delivered', delivered_at = coalesce($3::timestamptz, now()), claim = NULL,
-                                 last_error = NULL
+                                 lease_until = NULL, last_error = NULL
         WHERE id = ANY($1::bigint[]) AND claim = $2
         """
 
@@ -211,7 +281,7 @@ public struct NotificationDeliverer: Sendable {
     static let markFailed = """
         UPDATE notifications
         SET status = CASE WHEN attempts >= $4 THEN 'dead' ELSE 'pending' END,
-            claim = NULL, last_error = $3,
+            claim = NULL, lease_until = NULL, last_error = $3,
             next_try_at = CASE WHEN attempts >= $4 THEN next_try_at ELSE quiet_hours_end(
                 coalesce($8::timestamptz, now()) + make_interval(secs => coalesce($5::double precision,
                     least($6::double precision, $7::double precision * power(2, least(attempts - 1, 30))) * (0.5 + random() / 2))),
@@ -221,7 +291,7 @@ public struct NotificationDeliverer: Sendable {
         """
 
     static let markRejected = """
-        UPDATE notifications SET status = 'dead', claim = NULL, last_error = $3
+        UPDATE notifications SET status = 'dead', claim = NULL, lease_until = NULL, last_error = $3
         WHERE id = ANY($1::bigint[]) AND claim = $2
         """
 }

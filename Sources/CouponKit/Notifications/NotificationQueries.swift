@@ -70,7 +70,7 @@ public enum NotificationQueries {
             """
             SELECT count(*) FILTER (WHERE NOT in_flight AND attempts > 0)::bigint,
                    count(*) FILTER (WHERE in_flight OR attempts = 0)::bigint
-            FROM (SELECT attempts, claim IS NOT NULL AND next_try_at > now() AS in_flight
+            FROM (SELECT attempts, claim IS NOT NULL AND lease_until > now() AS in_flight
                   FROM notifications WHERE status = 'pending' AND sink = ANY($1::text[])) AS pending
             """, [sinks]
         ).row(0)
@@ -83,7 +83,7 @@ public enum NotificationQueries {
         try connection.execute(
             """
             UPDATE notifications
-            SET status = 'pending', attempts = 0, next_try_at = now(), claim = NULL
+            SET status = 'pending', attempts = 0, next_try_at = now(), claim = NULL, lease_until = NULL
             WHERE ($1::bigint IS NULL OR id = $1)
               AND (CASE WHEN $2 THEN status = 'dead' ELSE status IN ('dead', 'pending') END)
             """, [id, deadOnly])

@@ -14,10 +14,28 @@ public enum SendOutcome: Sendable, Equatable {
 /// Sends a batch of encoded notifications somewhere. One value per sink per deliverer; used
 /// by one thread at a time.
 protocol NotificationTransport {
-    /// `lines` are the notifications' JSON, one each.
-    func send(_ lines: [Data]) -> SendOutcome
-    /// How long a claim lasts: longer than the slowest `send` may take.
+    /// Starts sending `lines` (the notifications' JSON, one each); the deliverer claims its next
+    /// batch while the sink works on this one, then waits for the outcome.
+    func start(_ lines: [Data]) -> PendingSend
+    /// How long a claim lasts: longer than the slowest send may take.
     var leaseSeconds: Double { get }
+}
+
+extension NotificationTransport {
+    func send(_ lines: [Data]) -> SendOutcome { start(lines).wait() }
+}
+
+/// A batch on its way to a sink.
+final class PendingSend {
+    private let waitForOutcome: () -> SendOutcome
+
+    init(wait: @escaping () -> SendOutcome) { waitForOutcome = wait }
+
+    /// Already done (a file written and fsync'ed).
+    init(done outcome: SendOutcome) { waitForOutcome = { outcome } }
+
+    /// Blocks until the sink answered (or the transport gave up); call once.
+    func wait() -> SendOutcome { waitForOutcome() }
 }
 
 /// `type: file`: appends NDJSON and fsyncs once per batch; `type: stdout` writes to standard output.
@@ -26,7 +44,9 @@ struct FileTransport: NotificationTransport {
     let path: String?
     var leaseSeconds: Double { 60 }
 
-    func send(_ lines: [Data]) -> SendOutcome {
+    func start(_ lines: [Data]) -> PendingSend { PendingSend(done: append(lines)) }
+
+    private func append(_ lines: [Data]) -> SendOutcome {
         var buffer = Data()
         for line in lines {
             buffer.append(line)

@@ -35,8 +35,10 @@ final class WebhookTransport: NotificationTransport, Sendable {
 
     var leaseSeconds: Double { timeoutSeconds * 2 + 30 }
 
-    func send(_ lines: [Data]) -> SendOutcome {
-        var body = Data("{\"notifications\":[".utf8)
+    func start(_ lines: [Data]) -> PendingSend {
+        var body = Data()
+        body.reserveCapacity(lines.reduce(20) { $0 + $1.count + 1 })
+        body.append(contentsOf: Array("{\"notifications\":[".utf8))
         for (index, line) in lines.enumerated() {
             if index > 0 { body.append(UInt8(ascii: ",")) }
             body.append(line)
@@ -57,12 +59,15 @@ final class WebhookTransport: NotificationTransport, Sendable {
             done.signal()
         }
         task.resume()
-        // URLSession enforces the timeout; this is only a backstop should it not.
-        if done.wait(timeout: .now() + .milliseconds(Int((timeoutSeconds + 5) * 1000))) == .timedOut {
-            task.cancel()
-            return .retry(error: "no answer within \(Int(timeoutSeconds)) s", afterSeconds: nil)
+        let timeoutSeconds = timeoutSeconds
+        return PendingSend {
+            // URLSession enforces the timeout; this is only a backstop should it not.
+            if done.wait(timeout: .now() + .milliseconds(Int((timeoutSeconds + 5) * 1000))) == .timedOut {
+                task.cancel()
+                return .retry(error: "no answer within \(Int(timeoutSeconds)) s", afterSeconds: nil)
+            }
+            return result.withLock { $0 } ?? .retry(error: "no result", afterSeconds: nil)
         }
-        return result.withLock { $0 } ?? .retry(error: "no result", afterSeconds: nil)
     }
 
     static func outcome(response: URLResponse?, error: (any Error)?) -> SendOutcome {

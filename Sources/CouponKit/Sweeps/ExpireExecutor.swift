@@ -36,7 +36,7 @@ public struct ExpireExecutor: JobExecutor {
             expired AS (
                 UPDATE coupons c SET status = 'expired'
                 WHERE \(condition)
-                RETURNING c.*
+                RETURNING c.id, c.member_id, c.template_key, c.template_version, c.face_value_fen, c.expires_at
             )
             """
         var notified = "0::bigint"
