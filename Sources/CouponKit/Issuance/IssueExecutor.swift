@@ -126,10 +126,11 @@ public struct IssueExecutor: JobExecutor {
     }
 
     /// Issues the plan's packs to the eligible ones of `members` (at most `most` of them) in
-    /// `tx`: one INSERT … SELECT per arm, stock taken in the same transaction. Scheduled chunks
-    /// and trigger batches both issue through here, so limits and stock hold across both.
-    /// `chunk` names the scheduled chunk whose stock allotment applies; a trigger batch has none
-    /// (its plan allots nothing) and takes stock from `template_stock` as it goes.
+    /// `tx`, stock taken in the same transaction: one INSERT … SELECT for every arm at once, or
+    /// one per arm when an arm takes stock as it goes (a later arm must see what an earlier one
+    /// took). Scheduled chunks and trigger batches both issue through here, so limits and stock
+    /// hold across both. `chunk` names the scheduled chunk whose stock allotment applies; a
+    /// trigger batch has none (its plan allots nothing) and takes stock from `template_stock`.
     func issue(
         _ issuePlan: IssuePlan, to members: IssueChunkStatement.Members, atMost most: Int64, runID: Int64,
         chunk: Int? = nil, _ tx: Connection
@@ -137,38 +138,39 @@ public struct IssueExecutor: JobExecutor {
         // A deleted list or SQL snapshot would make the segment match nobody: a resumed run would
         // then "succeed" having silently skipped its remaining members.
         if !issuePlan.segment.snapshots.isEmpty { try issuePlan.segment.verifySnapshots(connection: tx) }
-        var counts: RunCounts = [:]
+        // Per arm: the members its chunk allotment allows, and the finite-stock templates it draws
+        // from the run's reservation. Lines whose stock the run set aside draw on it; others
+        // (plans from before allotments, a reservation returned while the run had ended, trigger
+        // batches) take from stock as they go.
+        var allotted: [Int64?] = []
+        var reservedKeys: [Set<String>] = []
+        var takesLiveStock = false
         for (armIndex, arm) in issuePlan.arms.enumerated() {
-            let statement = IssueChunkStatement(plan: issuePlan, arm: arm, runID: runID)
-            let allotted = chunk.flatMap { issuePlan.allotments?[armIndex]?[$0] }
-            // How many members stock allows (nil: enough for every member of the chunk). Lines
-            // whose stock the run set aside draw on it; others (plans from before allotments, a
-            // reservation returned while the run had ended, trigger batches) take from stock as
-            // they go.
-            var limit = allotted
-            var reservedKeys: Set<String> = []
+            let allotment = chunk.flatMap { issuePlan.allotments?[armIndex]?[$0] }
+            var reserved: Set<String> = []
             for line in arm.lines where line.finiteStock {
-                if allotted != nil, try StockAllotment.held(runID: runID, key: line.templateKey, tx) != nil {
-                    reservedKeys.insert(line.templateKey)
-                    continue
+                if allotment != nil, try StockAllotment.held(runID: runID, key: line.templateKey, tx) != nil {
+                    reserved.insert(line.templateKey)
+                } else {
+                    takesLiveStock = true
                 }
-                let left = try TemplateCatalogStore.available(line.templateKey, tx) ?? Int64.max
-                let allowed = left / Int64(line.quantity)
-                if allowed < most { limit = min(limit ?? allowed, allowed) }
             }
-            let countFirst = limit != nil && allotted == nil
-            let (counted, written) =
-                limit == 0 && !countFirst ? (nil, 0) : try insertPacks(statement, members, limit: limit, count: countFirst, tx)
+            allotted.append(allotment)
+            reservedKeys.append(reserved)
+        }
+        var counts: RunCounts = [:]
+        func account(_ armIndex: Int, _ result: IssueChunkStatement.ArmResult?, limit: Int64?) throws {
+            let arm = issuePlan.arms[armIndex]
+            let issuedMembers = result?.members ?? 0
             if arm.holdout {
-                counts["holdout_members", default: 0] += written
-                if let name = arm.name { counts["arm.\(name).members", default: 0] += written }
-                continue
+                counts["holdout_members", default: 0] += issuedMembers
+                if let name = arm.name { counts["arm.\(name).members", default: 0] += issuedMembers }
+                return
             }
-            let issuedMembers = arm.packSize == 0 ? 0 : written / Int64(arm.packSize)
             for line in arm.lines {
                 let issued = issuedMembers * Int64(line.quantity)
                 guard issued > 0 else { continue }
-                if reservedKeys.contains(line.templateKey) {
+                if reservedKeys[armIndex].contains(line.templateKey) {
                     if try !StockAllotment.draw(runID: runID, key: line.templateKey, coupons: issued, tx) {
                         throw StockContention(key: line.templateKey)
                     }
@@ -182,33 +184,52 @@ public struct IssueExecutor: JobExecutor {
                 }
                 counts["template.\(line.templateKey)", default: 0] += issued
             }
-            counts["coupons_issued", default: 0] += written
+            counts["coupons_issued", default: 0] += issuedMembers * Int64(arm.packSize)
             counts["members_issued", default: 0] += issuedMembers
             counts["face_value_fen", default: 0] += try faceValue(runID: runID, members, arm, tx, members: issuedMembers)
             if let name = arm.name { counts["arm.\(name).members", default: 0] += issuedMembers }
-            let eligible = counted ?? chunk.flatMap { issuePlan.eligibleWhenPlanned?[armIndex]?[$0] }
-            if let eligible, eligible > issuedMembers { counts["stock_exhausted", default: 0] += eligible - issuedMembers }
+            // Eligible members that a stock limit left without a pack (an allotment of 0 skipped
+            // the statement: planning counted them).
+            let eligible = result?.eligible ?? (limit == 0 ? chunk.flatMap { issuePlan.eligibleWhenPlanned?[armIndex]?[$0] } : nil)
+            if limit != nil, let eligible, eligible > issuedMembers {
+                counts["stock_exhausted", default: 0] += eligible - issuedMembers
+            }
+        }
+        if !takesLiveStock {
+            // One statement: each member's arm is drawn once and every arm's pack written together.
+            let statement = IssueChunkStatement(plan: issuePlan, runID: runID)
+            let results = try insertPacks(statement, members, limits: allotted, tx)
+            for armIndex in issuePlan.arms.indices { try account(armIndex, results[armIndex], limit: allotted[armIndex]) }
+            return counts
+        }
+        for (armIndex, arm) in issuePlan.arms.enumerated() {
+            // How many members stock allows (nil: enough for every member of the chunk).
+            var limit = allotted[armIndex]
+            for line in arm.lines where line.finiteStock && !reservedKeys[armIndex].contains(line.templateKey) {
+                let left = try TemplateCatalogStore.available(line.templateKey, tx) ?? Int64.max
+                let allowed = left / Int64(line.quantity)
+                if allowed < most { limit = min(limit ?? allowed, allowed) }
+            }
+            let statement = IssueChunkStatement(plan: issuePlan, armIndexes: [armIndex], runID: runID)
+            let results = allotted[armIndex] == 0 ? [:] : try insertPacks(statement, members, limits: [limit], tx)
+            try account(armIndex, results[armIndex], limit: limit)
         }
         return counts
     }
 
-    /// Counts the eligible members (when stock may run short) and inserts their packs. When a
-    /// concurrent run gives one of them a limited template first, the insert collides on
-    /// `cap_seq` once that run commits; both statements are then redone in a fresh snapshot, in
-    /// which the cap and interval checks see the other run's coupons.
+    /// Inserts the packs of `statement`'s arms, returning what each arm did. When a concurrent run
+    /// gives one of the members a limited template first, the insert collides on `cap_seq` once
+    /// that run commits; it is then redone in a fresh snapshot, in which the cap and interval
+    /// checks see the other run's coupons.
     private func insertPacks(
-        _ statement: IssueChunkStatement, _ members: IssueChunkStatement.Members, limit: Int64?, count: Bool, _ tx: Connection
-    ) throws -> (eligible: Int64?, written: Int64) {
-        func attempt(_ tx: Connection) throws -> (eligible: Int64?, written: Int64) {
-            var eligible: Int64?
-            if count {
-                let count = statement.countEligible(members)
-                eligible = try tx.query(count.sql, count.parameters).row(0).decode(0, as: Int64.self)
-            }
-            let insert = statement.insert(members, limit: limit)
-            return (eligible, Int64(try tx.execute(insert.sql, insert.parameters)))
+        _ statement: IssueChunkStatement, _ members: IssueChunkStatement.Members, limits: [Int64?], _ tx: Connection
+    ) throws -> [Int: IssueChunkStatement.ArmResult] {
+        func attempt(_ tx: Connection) throws -> [Int: IssueChunkStatement.ArmResult] {
+            let insert = statement.insert(members, limits: limits)
+            let results = try IssueChunkStatement.results(try tx.query(insert.sql, insert.parameters))
+            return Dictionary(uniqueKeysWithValues: results.map { ($0.arm, $0) })
         }
-        guard statement.arm.lines.contains(where: \.isLimited) else { return try attempt(tx) }
+        guard statement.arms.contains(where: { $0.lines.contains(where: \.isLimited) }) else { return try attempt(tx) }
         for _ in 0..<Self.capCollisionRetries {
             do {
                 return try tx.savepoint("issue_packs", attempt)
