@@ -49,8 +49,10 @@ struct IssueChunkStatement {
     /// and runs hundreds of times, so compiling it costs more than it saves, and estimates on a
     /// never-analyzed or fast-grown `coupons` table would have it compiled (tens of ms) every time.
     static func prepare(_ tx: Connection) throws {
-        try tx.execute("SET LOCAL jit = off")
+        try tx.executeScript(settings)
     }
+
+    static let settings = "SET LOCAL jit = off"
 
     /// The members a statement considers: a chunk of the member id space, or the members of a
     /// trigger batch's events (at most one event per member), each coupon recording its event.
@@ -219,22 +221,47 @@ struct IssueChunkStatement {
         var members: Int64
     }
 
+    /// What `insert` did for the chunk.
+    struct Result: Equatable {
+        /// Per arm (index into the plan's arms); arms without eligible members are absent.
+        var arms: [Int: ArmResult] = [:]
+        /// Members of the chunk's range, eligible or not (when asked for).
+        var scanned: Int64?
+        /// False when a template's stock (or the run's reservation of it) could not cover what was
+        /// written: another run took it meanwhile, and the chunk must be redone.
+        var stockTaken = true
+    }
+
+    /// Where the coupons of a line are counted: the template's `template_stock` row (its stock
+    /// checked when it has one), or the run's reservation of it (`issue_stock_reservations`).
+    struct StockDraw {
+        var arm: Int
+        var key: String
+        var quantity: Int64
+        var reserved: Bool
+    }
+
     /// Inserts the pack for the first `limit` by id of every eligible member (by event id for events, first come first served).
     func insert(lower: Int64, upper: Int64, limit: Int64?) -> (sql: String, parameters: [any PostgresBindable]) {
         insert(.range(lower: lower, upper: upper), limits: armIndexes.map { _ in limit })
     }
 
     /// Inserts each eligible member's arm's pack (the holdout's members into `issue_holdouts`),
-    /// each coupon recording its event, and returns one row per arm with eligible members:
-    /// `arm, eligible, members` (see `ArmResult`, `results`). `limits` (one per arm of the
+    /// each coupon recording its event, takes the coupons from stock, and reports per arm how many
+    /// members were eligible and served (`Result`, read by `result`). `limits` (one per arm of the
     /// statement, nil for none) caps the members an arm serves: the first by member id (by event
-    /// id for events, first come first served).
+    /// id for events, first come first served). `stock` names where each line's coupons are
+    /// counted; `countScanned` adds the number of members in a range.
     ///
+    /// One statement, so a chunk costs one round trip however many arms and templates it has: on
+    /// a busy server each round trip waits for the client and the backend to be scheduled again.
     /// The eligible members are materialized once, with their arm and cap numbers: the packs'
     /// coupons are joined to them, and with the members on the inner side of that join they would
-    /// be found again for every coupon. The inserts are data-modifying CTEs, which PostgreSQL runs
-    /// to completion whether or not the final SELECT reads them; that SELECT counts the members.
-    func insert(_ members: Members, limits: [Int64?]) -> (sql: String, parameters: [any PostgresBindable]) {
+    /// be found again for every coupon. The writes are data-modifying CTEs, which PostgreSQL runs
+    /// to completion whether or not the final SELECT reads them.
+    func insert(_ members: Members, limits: [Int64?], stock: [StockDraw] = [], countScanned: Bool = false) -> (
+        sql: String, parameters: [any PostgresBindable]
+    ) {
         let p = SQLParameters()
         let eligible = eligibility(members, p)
         var order = eligible.id
@@ -276,9 +303,9 @@ struct IssueChunkStatement {
             rank = ", row_number() OVER (PARTITION BY \(eligible.arm) ORDER BY \(order)) AS rank"
             chosen = "e.rank <= (\(p.add(perArm))::bigint[])[e.arm + 1]"
         }
-        var statements: [String] = []
+        let run = p.add(runID)
+        var statements = ["served AS (SELECT e.arm, count(*) AS eligible, count(*) FILTER (WHERE \(chosen)) AS members FROM e GROUP BY e.arm)"]
         if !pack.keys.isEmpty {
-            let run = p.add(runID)
             let face = faceCases.isEmpty ? "l.face" : "CASE l.n \(faceCases.joined(separator: " ")) ELSE l.face END"
             let capSeq =
                 capKeyOrder.isEmpty
@@ -304,31 +331,70 @@ struct IssueChunkStatement {
                 """
                 held AS (
                     INSERT INTO issue_holdouts (run_id, member_id, arm)
-                    SELECT \(p.add(runID)), e.id, \(p.add(holdout.name ?? "holdout")) FROM e
-                    WHERE e.arm = \(p.add(Int32(index))) AND \(chosen)
+                    SELECT \(run), e.id, \(p.add(holdout.name ?? "holdout")) FROM e
+                    WHERE e.arm = \(index) AND \(chosen)
                     ON CONFLICT DO NOTHING
                     RETURNING 1)
                 """)
-            held = "CASE WHEN e.arm = \(p.add(Int32(index))) THEN (SELECT count(*) FROM held) END"
+            held = "CASE WHEN s.arm = \(index) THEN (SELECT count(*) FROM held) END"
         }
+        var stockCheck = "true"
+        if !stock.isEmpty {
+            // Coupons per template, counted where each line's stock is kept; each row must be
+            // updated, or stock ran out under another run.
+            statements.append(
+                """
+                drawn AS (
+                    SELECT d.key, d.reserved, sum(d.quantity * s.members) AS coupons
+                    FROM unnest(\(p.add(stock.map { Int32($0.arm) }))::int[], \(p.add(stock.map(\.key)))::text[],
+                                \(p.add(stock.map(\.quantity)))::bigint[], \(p.add(stock.map { Int32($0.reserved ? 1 : 0) }))::int[])
+                        AS d(arm, key, quantity, reserved)
+                    JOIN served s ON s.arm = d.arm
+                    GROUP BY 1, 2 HAVING sum(d.quantity * s.members) > 0),
+                stock_taken AS (
+                    UPDATE template_stock t SET issued = t.issued + d.coupons FROM drawn d
+                    WHERE t.key = d.key AND d.reserved = 0 AND (t.stock IS NULL OR t.issued + d.coupons <= t.stock)
+                    RETURNING 1),
+                reservation_drawn AS (
+                    UPDATE issue_stock_reservations r SET reserved = r.reserved - d.coupons FROM drawn d
+                    WHERE r.run_id = \(run) AND r.template_key = d.key AND d.reserved = 1 AND r.reserved >= d.coupons
+                    RETURNING 1)
+                """)
+            stockCheck =
+                "(SELECT count(*) FROM drawn) = (SELECT count(*) FROM stock_taken) + (SELECT count(*) FROM reservation_drawn)"
+        }
+        var scanned = "NULL::bigint"
+        if countScanned, case .range(let lower, let upper) = members {
+            scanned = "(SELECT count(*) FROM members WHERE id >= \(p.add(lower)) AND id < \(p.add(upper)))"
+        }
+        // One row per arm with eligible members, and one (arm NULL) for the chunk.
         let sql = """
             WITH e AS MATERIALIZED (
                 SELECT \(eligible.id) AS id, \(eligible.event) AS event_id, \(eligible.arm) AS arm\(capColumns)\(rank)
                 \(eligible.from)
                 ORDER BY \(order)),
             \(statements.joined(separator: ",\n"))
-            SELECT e.arm, count(*) AS eligible, coalesce(\(held), count(*) FILTER (WHERE \(chosen))) AS members
-            FROM e GROUP BY e.arm
+            SELECT s.arm, s.eligible, coalesce(\(held), s.members) AS members, NULL::boolean AS stock_taken
+            FROM served s
+            UNION ALL
+            SELECT NULL, \(scanned), NULL, \(stockCheck)
             """
         return (sql, p.values)
     }
 
     /// The rows of `insert`'s statement.
-    static func results(_ rows: QueryResult) throws -> [ArmResult] {
-        try rows.rows.map {
-            ArmResult(
-                arm: Int(try $0.decode("arm", as: Int32.self)), eligible: try $0.decode("eligible", as: Int64.self),
-                members: try $0.decode("members", as: Int64.self))
+    static func result(_ rows: QueryResult) throws -> Result {
+        var result = Result()
+        for row in rows.rows {
+            guard let arm = try row.decodeIfPresent("arm", as: Int32.self) else {
+                result.scanned = try row.decodeIfPresent("eligible", as: Int64.self)
+                result.stockTaken = try row.decode("stock_taken", as: Bool.self)
+                continue
+            }
+            result.arms[Int(arm)] = ArmResult(
+                arm: Int(arm), eligible: try row.decode("eligible", as: Int64.self),
+                members: try row.decode("members", as: Int64.self))
         }
+        return result
     }
 }

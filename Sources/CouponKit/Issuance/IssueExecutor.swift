@@ -113,16 +113,10 @@ public struct IssueExecutor: JobExecutor {
     public func execute(chunk: Int, of plan: RunPlan, _ context: RunContext, in tx: Connection) throws -> RunCounts {
         let issuePlan = try Self.issuePlan(plan)
         let bounds = plan.chunks[chunk]
-        var counts: RunCounts = [:]
-        try IssueChunkStatement.prepare(tx)
-        counts["members_scanned"] = try tx.query(
-            "SELECT count(*) FROM members WHERE id >= $1 AND id < $2", [bounds.lower, bounds.upper]
-        ).row(0).decode(0, as: Int64.self)
-        counts.add(
-            try issue(
-                issuePlan, to: .range(lower: bounds.lower, upper: bounds.upper), atMost: bounds.upper - bounds.lower,
-                runID: context.run.id, chunk: chunk, tx))
-        return counts
+        // The chunk's statement also counts the members it scanned (`members_scanned`).
+        return try issue(
+            issuePlan, to: .range(lower: bounds.lower, upper: bounds.upper), atMost: bounds.upper - bounds.lower,
+            runID: context.run.id, chunk: chunk, tx)
     }
 
     /// Issues the plan's packs to the eligible ones of `members` (at most `most` of them) in
@@ -167,22 +161,8 @@ public struct IssueExecutor: JobExecutor {
                 if let name = arm.name { counts["arm.\(name).members", default: 0] += issuedMembers }
                 return
             }
-            for line in arm.lines {
-                let issued = issuedMembers * Int64(line.quantity)
-                guard issued > 0 else { continue }
-                if reservedKeys[armIndex].contains(line.templateKey) {
-                    if try !StockAllotment.draw(runID: runID, key: line.templateKey, coupons: issued, tx) {
-                        throw StockContention(key: line.templateKey)
-                    }
-                } else {
-                    let reserved = try tx.execute(
-                        """
-                        UPDATE template_stock SET issued = issued + $2
-                        WHERE key = $1 AND (stock IS NULL OR issued + $2 <= stock)
-                        """, [line.templateKey, issued])
-                    if reserved != 1 { throw StockContention(key: line.templateKey) }
-                }
-                counts["template.\(line.templateKey)", default: 0] += issued
+            for line in arm.lines where issuedMembers > 0 {
+                counts["template.\(line.templateKey)", default: 0] += issuedMembers * Int64(line.quantity)
             }
             counts["coupons_issued", default: 0] += issuedMembers * Int64(arm.packSize)
             counts["members_issued", default: 0] += issuedMembers
@@ -195,11 +175,24 @@ public struct IssueExecutor: JobExecutor {
                 counts["stock_exhausted", default: 0] += eligible - issuedMembers
             }
         }
+        // Where each line's coupons are counted: the run's reservation, or the template's stock row.
+        func draws(_ armIndexes: [Int]) -> [IssueChunkStatement.StockDraw] {
+            armIndexes.flatMap { armIndex in
+                issuePlan.arms[armIndex].lines.map {
+                    IssueChunkStatement.StockDraw(
+                        arm: armIndex, key: $0.templateKey, quantity: Int64($0.quantity),
+                        reserved: reservedKeys[armIndex].contains($0.templateKey))
+                }
+            }
+        }
+        let countScanned: Bool = if case .range = members { chunk != nil } else { false }
         if !takesLiveStock {
             // One statement: each member's arm is drawn once and every arm's pack written together.
             let statement = IssueChunkStatement(plan: issuePlan, runID: runID)
-            let results = try insertPacks(statement, members, limits: allotted, tx)
-            for armIndex in issuePlan.arms.indices { try account(armIndex, results[armIndex], limit: allotted[armIndex]) }
+            let result = try insertPacks(
+                statement, members, limits: allotted, stock: draws(Array(issuePlan.arms.indices)), countScanned: countScanned, tx)
+            if let scanned = result.scanned { counts["members_scanned"] = scanned }
+            for armIndex in issuePlan.arms.indices { try account(armIndex, result.arms[armIndex], limit: allotted[armIndex]) }
             return counts
         }
         for (armIndex, arm) in issuePlan.arms.enumerated() {
@@ -211,31 +204,39 @@ public struct IssueExecutor: JobExecutor {
                 if allowed < most { limit = min(limit ?? allowed, allowed) }
             }
             let statement = IssueChunkStatement(plan: issuePlan, armIndexes: [armIndex], runID: runID)
-            let results = allotted[armIndex] == 0 ? [:] : try insertPacks(statement, members, limits: [limit], tx)
-            try account(armIndex, results[armIndex], limit: limit)
+            var result = IssueChunkStatement.Result()
+            if allotted[armIndex] != 0 || (countScanned && armIndex == 0) {
+                result = try insertPacks(
+                    statement, members, limits: [limit], stock: draws([armIndex]), countScanned: countScanned && armIndex == 0, tx)
+            }
+            if let scanned = result.scanned { counts["members_scanned"] = scanned }
+            try account(armIndex, result.arms[armIndex], limit: limit)
         }
         return counts
     }
 
-    /// Inserts the packs of `statement`'s arms, returning what each arm did. When a concurrent run
-    /// gives one of the members a limited template first, the insert collides on `cap_seq` once
-    /// that run commits; it is then redone in a fresh snapshot, in which the cap and interval
-    /// checks see the other run's coupons.
+    /// Inserts the packs of `statement`'s arms and takes their coupons from stock (see
+    /// `IssueChunkStatement.insert`), with JIT off. When a concurrent run gives one of the members
+    /// a limited template first, the insert collides on `cap_seq` once that run commits; it is then
+    /// redone in a fresh snapshot, in which the cap and interval checks see the other run's
+    /// coupons. The savepoint it returns to is left in place (committed with the chunk), which
+    /// saves a round trip per chunk.
     private func insertPacks(
-        _ statement: IssueChunkStatement, _ members: IssueChunkStatement.Members, limits: [Int64?], _ tx: Connection
-    ) throws -> [Int: IssueChunkStatement.ArmResult] {
-        func attempt(_ tx: Connection) throws -> [Int: IssueChunkStatement.ArmResult] {
-            let insert = statement.insert(members, limits: limits)
-            let results = try IssueChunkStatement.results(try tx.query(insert.sql, insert.parameters))
-            return Dictionary(uniqueKeysWithValues: results.map { ($0.arm, $0) })
-        }
-        guard statement.arms.contains(where: { $0.lines.contains(where: \.isLimited) }) else { return try attempt(tx) }
-        for _ in 0..<Self.capCollisionRetries {
+        _ statement: IssueChunkStatement, _ members: IssueChunkStatement.Members, limits: [Int64?],
+        stock: [IssueChunkStatement.StockDraw], countScanned: Bool, _ tx: Connection
+    ) throws -> IssueChunkStatement.Result {
+        let limited = statement.arms.contains { $0.lines.contains(where: \.isLimited) }
+        try tx.executeScript(limited ? "\(IssueChunkStatement.settings); SAVEPOINT issue_packs" : IssueChunkStatement.settings)
+        let insert = statement.insert(members, limits: limits, stock: stock, countScanned: countScanned)
+        for _ in 0..<(limited ? Self.capCollisionRetries : 1) {
             do {
-                return try tx.savepoint("issue_packs", attempt)
+                let result = try IssueChunkStatement.result(try tx.query(insert.sql, insert.parameters))
+                if !result.stockTaken { throw StockContention(key: stock.map(\.key).joined(separator: ", ")) }
+                return result
             } catch let error as PostgresError
-                where error.code == .uniqueViolation && error.constraint == IssueChunkStatement.capConstraint
+                where limited && error.code == .uniqueViolation && error.constraint == IssueChunkStatement.capConstraint
             {
+                try tx.executeScript("ROLLBACK TO SAVEPOINT issue_packs")
                 continue
             }
         }
