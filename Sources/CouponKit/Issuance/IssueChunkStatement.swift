@@ -304,6 +304,9 @@ struct IssueChunkStatement {
             chosen = "e.rank <= (\(p.add(perArm))::bigint[])[e.arm + 1]"
         }
         let run = p.add(runID)
+        // The coupons written, read by the stock update so that it runs after the insert: the
+        // stock row stays locked until the chunk commits, and other chunks wait for it.
+        var written = "0"
         var statements = ["served AS (SELECT e.arm, count(*) AS eligible, count(*) FILTER (WHERE \(chosen)) AS members FROM e GROUP BY e.arm)"]
         if !pack.keys.isEmpty {
             let face = faceCases.isEmpty ? "l.face" : "CASE l.n \(faceCases.joined(separator: " ")) ELSE l.face END"
@@ -322,8 +325,10 @@ struct IssueChunkStatement {
                                       \(p.add(capOffsets))::int[], \(p.add(capKeys))::int[])
                         WITH ORDINALITY AS l(\(CouponLineArrays.columns), arm, arm_name, cap_offset, cap_key, n)
                         ON l.arm = e.arm
-                    WHERE \(chosen))
+                    WHERE \(chosen)
+                    RETURNING 1)
                 """)
+            written = "(SELECT count(*) FROM coupons_written)"
         }
         var held = "NULL::bigint"
         if let (index, holdout) = zip(armIndexes, arms).first(where: { $0.1.holdout }) {
@@ -350,6 +355,7 @@ struct IssueChunkStatement {
                                 \(p.add(stock.map(\.quantity)))::bigint[], \(p.add(stock.map { Int32($0.reserved ? 1 : 0) }))::int[])
                         AS d(arm, key, quantity, reserved)
                     JOIN served s ON s.arm = d.arm
+                    WHERE \(written) >= 0
                     GROUP BY 1, 2 HAVING sum(d.quantity * s.members) > 0),
                 stock_taken AS (
                     UPDATE template_stock t SET issued = t.issued + d.coupons FROM drawn d
