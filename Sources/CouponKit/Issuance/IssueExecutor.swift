@@ -113,23 +113,18 @@ public struct IssueExecutor: JobExecutor {
     public func execute(chunk: Int, of plan: RunPlan, _ context: RunContext, in tx: Connection) throws -> RunCounts {
         let issuePlan = try Self.issuePlan(plan)
         let bounds = plan.chunks[chunk]
-        var counts: RunCounts = [:]
-        try IssueChunkStatement.prepare(tx)
-        counts["members_scanned"] = try tx.query(
-            "SELECT count(*) FROM members WHERE id >= $1 AND id < $2", [bounds.lower, bounds.upper]
-        ).row(0).decode(0, as: Int64.self)
-        counts.add(
-            try issue(
-                issuePlan, to: .range(lower: bounds.lower, upper: bounds.upper), atMost: bounds.upper - bounds.lower,
-                runID: context.run.id, chunk: chunk, tx))
-        return counts
+        // The chunk's statement also counts the members it scanned (`members_scanned`).
+        return try issue(
+            issuePlan, to: .range(lower: bounds.lower, upper: bounds.upper), atMost: bounds.upper - bounds.lower,
+            runID: context.run.id, chunk: chunk, tx)
     }
 
     /// Issues the plan's packs to the eligible ones of `members` (at most `most` of them) in
-    /// `tx`: one INSERT … SELECT per arm, stock taken in the same transaction. Scheduled chunks
-    /// and trigger batches both issue through here, so limits and stock hold across both.
-    /// `chunk` names the scheduled chunk whose stock allotment applies; a trigger batch has none
-    /// (its plan allots nothing) and takes stock from `template_stock` as it goes.
+    /// `tx`, stock taken in the same transaction: one INSERT … SELECT for every arm at once, or
+    /// one per arm when an arm takes stock as it goes (a later arm must see what an earlier one
+    /// took). Scheduled chunks and trigger batches both issue through here, so limits and stock
+    /// hold across both. `chunk` names the scheduled chunk whose stock allotment applies; a
+    /// trigger batch has none (its plan allots nothing) and takes stock from `template_stock`.
     func issue(
         _ issuePlan: IssuePlan, to members: IssueChunkStatement.Members, atMost most: Int64, runID: Int64,
         chunk: Int? = nil, _ tx: Connection
@@ -137,84 +132,111 @@ public struct IssueExecutor: JobExecutor {
         // A deleted list or SQL snapshot would make the segment match nobody: a resumed run would
         // then "succeed" having silently skipped its remaining members.
         if !issuePlan.segment.snapshots.isEmpty { try issuePlan.segment.verifySnapshots(connection: tx) }
-        var counts: RunCounts = [:]
+        // Per arm: the members its chunk allotment allows, and the finite-stock templates it draws
+        // from the run's reservation. Lines whose stock the run set aside draw on it; others
+        // (plans from before allotments, a reservation returned while the run had ended, trigger
+        // batches) take from stock as they go.
+        var allotted: [Int64?] = []
+        var reservedKeys: [Set<String>] = []
+        var takesLiveStock = false
         for (armIndex, arm) in issuePlan.arms.enumerated() {
-            let statement = IssueChunkStatement(plan: issuePlan, arm: arm, runID: runID)
-            let allotted = chunk.flatMap { issuePlan.allotments?[armIndex]?[$0] }
-            // How many members stock allows (nil: enough for every member of the chunk). Lines
-            // whose stock the run set aside draw on it; others (plans from before allotments, a
-            // reservation returned while the run had ended, trigger batches) take from stock as
-            // they go.
-            var limit = allotted
-            var reservedKeys: Set<String> = []
+            let allotment = chunk.flatMap { issuePlan.allotments?[armIndex]?[$0] }
+            var reserved: Set<String> = []
             for line in arm.lines where line.finiteStock {
-                if allotted != nil, try StockAllotment.held(runID: runID, key: line.templateKey, tx) != nil {
-                    reservedKeys.insert(line.templateKey)
-                    continue
+                if allotment != nil, try StockAllotment.held(runID: runID, key: line.templateKey, tx) != nil {
+                    reserved.insert(line.templateKey)
+                } else {
+                    takesLiveStock = true
                 }
+            }
+            allotted.append(allotment)
+            reservedKeys.append(reserved)
+        }
+        var counts: RunCounts = [:]
+        func account(_ armIndex: Int, _ result: IssueChunkStatement.ArmResult?, limit: Int64?) throws {
+            let arm = issuePlan.arms[armIndex]
+            let issuedMembers = result?.members ?? 0
+            if arm.holdout {
+                counts["holdout_members", default: 0] += issuedMembers
+                if let name = arm.name { counts["arm.\(name).members", default: 0] += issuedMembers }
+                return
+            }
+            for line in arm.lines where issuedMembers > 0 {
+                counts["template.\(line.templateKey)", default: 0] += issuedMembers * Int64(line.quantity)
+            }
+            counts["coupons_issued", default: 0] += issuedMembers * Int64(arm.packSize)
+            counts["members_issued", default: 0] += issuedMembers
+            counts["face_value_fen", default: 0] += try faceValue(runID: runID, members, arm, tx, members: issuedMembers)
+            if let name = arm.name { counts["arm.\(name).members", default: 0] += issuedMembers }
+            // Eligible members that a stock limit left without a pack (an allotment of 0 skipped
+            // the statement: planning counted them).
+            let eligible = result?.eligible ?? (limit == 0 ? chunk.flatMap { issuePlan.eligibleWhenPlanned?[armIndex]?[$0] } : nil)
+            if limit != nil, let eligible, eligible > issuedMembers {
+                counts["stock_exhausted", default: 0] += eligible - issuedMembers
+            }
+        }
+        // Where each line's coupons are counted: the run's reservation, or the template's stock row.
+        func draws(_ armIndexes: [Int]) -> [IssueChunkStatement.StockDraw] {
+            armIndexes.flatMap { armIndex in
+                issuePlan.arms[armIndex].lines.map {
+                    IssueChunkStatement.StockDraw(
+                        arm: armIndex, key: $0.templateKey, quantity: Int64($0.quantity),
+                        reserved: reservedKeys[armIndex].contains($0.templateKey))
+                }
+            }
+        }
+        let countScanned: Bool = if case .range = members { chunk != nil } else { false }
+        if !takesLiveStock {
+            // One statement: each member's arm is drawn once and every arm's pack written together.
+            let statement = IssueChunkStatement(plan: issuePlan, runID: runID)
+            let result = try insertPacks(
+                statement, members, limits: allotted, stock: draws(Array(issuePlan.arms.indices)), countScanned: countScanned, tx)
+            if let scanned = result.scanned { counts["members_scanned"] = scanned }
+            for armIndex in issuePlan.arms.indices { try account(armIndex, result.arms[armIndex], limit: allotted[armIndex]) }
+            return counts
+        }
+        for (armIndex, arm) in issuePlan.arms.enumerated() {
+            // How many members stock allows (nil: enough for every member of the chunk).
+            var limit = allotted[armIndex]
+            for line in arm.lines where line.finiteStock && !reservedKeys[armIndex].contains(line.templateKey) {
                 let left = try TemplateCatalogStore.available(line.templateKey, tx) ?? Int64.max
                 let allowed = left / Int64(line.quantity)
                 if allowed < most { limit = min(limit ?? allowed, allowed) }
             }
-            let countFirst = limit != nil && allotted == nil
-            let (counted, written) =
-                limit == 0 && !countFirst ? (nil, 0) : try insertPacks(statement, members, limit: limit, count: countFirst, tx)
-            if arm.holdout {
-                counts["holdout_members", default: 0] += written
-                if let name = arm.name { counts["arm.\(name).members", default: 0] += written }
-                continue
+            let statement = IssueChunkStatement(plan: issuePlan, armIndexes: [armIndex], runID: runID)
+            var result = IssueChunkStatement.Result()
+            if allotted[armIndex] != 0 || (countScanned && armIndex == 0) {
+                result = try insertPacks(
+                    statement, members, limits: [limit], stock: draws([armIndex]), countScanned: countScanned && armIndex == 0, tx)
             }
-            let issuedMembers = arm.packSize == 0 ? 0 : written / Int64(arm.packSize)
-            for line in arm.lines {
-                let issued = issuedMembers * Int64(line.quantity)
-                guard issued > 0 else { continue }
-                if reservedKeys.contains(line.templateKey) {
-                    if try !StockAllotment.draw(runID: runID, key: line.templateKey, coupons: issued, tx) {
-                        throw StockContention(key: line.templateKey)
-                    }
-                } else {
-                    let reserved = try tx.execute(
-                        """
-                        UPDATE template_stock SET issued = issued + $2
-                        WHERE key = $1 AND (stock IS NULL OR issued + $2 <= stock)
-                        """, [line.templateKey, issued])
-                    if reserved != 1 { throw StockContention(key: line.templateKey) }
-                }
-                counts["template.\(line.templateKey)", default: 0] += issued
-            }
-            counts["coupons_issued", default: 0] += written
-            counts["members_issued", default: 0] += issuedMembers
-            counts["face_value_fen", default: 0] += try faceValue(runID: runID, members, arm, tx, members: issuedMembers)
-            if let name = arm.name { counts["arm.\(name).members", default: 0] += issuedMembers }
-            let eligible = counted ?? chunk.flatMap { issuePlan.eligibleWhenPlanned?[armIndex]?[$0] }
-            if let eligible, eligible > issuedMembers { counts["stock_exhausted", default: 0] += eligible - issuedMembers }
+            if let scanned = result.scanned { counts["members_scanned"] = scanned }
+            try account(armIndex, result.arms[armIndex], limit: limit)
         }
         return counts
     }
 
-    /// Counts the eligible members (when stock may run short) and inserts their packs. When a
-    /// concurrent run gives one of them a limited template first, the insert collides on
-    /// `cap_seq` once that run commits; both statements are then redone in a fresh snapshot, in
-    /// which the cap and interval checks see the other run's coupons.
+    /// Inserts the packs of `statement`'s arms and takes their coupons from stock (see
+    /// `IssueChunkStatement.insert`), with JIT off. When a concurrent run gives one of the members
+    /// a limited template first, the insert collides on `cap_seq` once that run commits; it is then
+    /// redone in a fresh snapshot, in which the cap and interval checks see the other run's
+    /// coupons. The savepoint it returns to is left in place (committed with the chunk), which
+    /// saves a round trip per chunk.
     private func insertPacks(
-        _ statement: IssueChunkStatement, _ members: IssueChunkStatement.Members, limit: Int64?, count: Bool, _ tx: Connection
-    ) throws -> (eligible: Int64?, written: Int64) {
-        func attempt(_ tx: Connection) throws -> (eligible: Int64?, written: Int64) {
-            var eligible: Int64?
-            if count {
-                let count = statement.countEligible(members)
-                eligible = try tx.query(count.sql, count.parameters).row(0).decode(0, as: Int64.self)
-            }
-            let insert = statement.insert(members, limit: limit)
-            return (eligible, Int64(try tx.execute(insert.sql, insert.parameters)))
-        }
-        guard statement.arm.lines.contains(where: \.isLimited) else { return try attempt(tx) }
-        for _ in 0..<Self.capCollisionRetries {
+        _ statement: IssueChunkStatement, _ members: IssueChunkStatement.Members, limits: [Int64?],
+        stock: [IssueChunkStatement.StockDraw], countScanned: Bool, _ tx: Connection
+    ) throws -> IssueChunkStatement.Result {
+        let limited = statement.arms.contains { $0.lines.contains(where: \.isLimited) }
+        try tx.executeScript(limited ? "\(IssueChunkStatement.settings); SAVEPOINT issue_packs" : IssueChunkStatement.settings)
+        let insert = statement.insert(members, limits: limits, stock: stock, countScanned: countScanned)
+        for _ in 0..<(limited ? Self.capCollisionRetries : 1) {
             do {
-                return try tx.savepoint("issue_packs", attempt)
+                let result = try IssueChunkStatement.result(try tx.query(insert.sql, insert.parameters))
+                if !result.stockTaken { throw StockContention(key: stock.map(\.key).joined(separator: ", ")) }
+                return result
             } catch let error as PostgresError
-                where error.code == .uniqueViolation && error.constraint == IssueChunkStatement.capConstraint
+                where limited && error.code == .uniqueViolation && error.constraint == IssueChunkStatement.capConstraint
             {
+                try tx.executeScript("ROLLBACK TO SAVEPOINT issue_packs")
                 continue
             }
         }

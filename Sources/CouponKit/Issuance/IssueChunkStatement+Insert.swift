@@ -1,0 +1,198 @@
+import Foundation
+import Postgres
+
+/// The chunk's write: every arm's packs, the holdout, the stock drawn, in one statement.
+extension IssueChunkStatement {
+    /// What `insert` did for one arm.
+    struct ArmResult: Equatable {
+        /// Index into the plan's arms.
+        var arm: Int
+        /// Members eligible for the arm's pack.
+        var eligible: Int64
+        /// Members given the pack (or, for the holdout, recorded as held out).
+        var members: Int64
+    }
+
+    /// What `insert` did for the chunk.
+    struct Result: Equatable {
+        /// Per arm (index into the plan's arms); arms without eligible members are absent.
+        var arms: [Int: ArmResult] = [:]
+        /// Members of the chunk's range, eligible or not (when asked for).
+        var scanned: Int64?
+        /// False when a template's stock (or the run's reservation of it) could not cover what was
+        /// written: another run took it meanwhile, and the chunk must be redone.
+        var stockTaken = true
+    }
+
+    /// Where the coupons of a line are counted: the template's `template_stock` row (its stock
+    /// checked when it has one), or the run's reservation of it (`issue_stock_reservations`).
+    struct StockDraw {
+        var arm: Int
+        var key: String
+        var quantity: Int64
+        var reserved: Bool
+    }
+
+    /// Inserts the pack for the first `limit` by id of every eligible member (by event id for events, first come first served).
+    func insert(lower: Int64, upper: Int64, limit: Int64?) -> (sql: String, parameters: [any PostgresBindable]) {
+        insert(.range(lower: lower, upper: upper), limits: armIndexes.map { _ in limit })
+    }
+
+    /// Inserts each eligible member's arm's pack (the holdout's members into `issue_holdouts`),
+    /// each coupon recording its event, takes the coupons from stock, and reports per arm how many
+    /// members were eligible and served (`Result`, read by `result`). `limits` (one per arm of the
+    /// statement, nil for none) caps the members an arm serves: the first by member id (by event
+    /// id for events, first come first served). `stock` names where each line's coupons are
+    /// counted; `countScanned` adds the number of members in a range.
+    ///
+    /// One statement, so a chunk costs one round trip however many arms and templates it has: on
+    /// a busy server each round trip waits for the client and the backend to be scheduled again.
+    /// The eligible members are materialized once, with their arm and cap numbers: the packs'
+    /// coupons are joined to them, and with the members on the inner side of that join they would
+    /// be found again for every coupon. The writes are data-modifying CTEs, which PostgreSQL runs
+    /// to completion whether or not the final SELECT reads them.
+    func insert(_ members: Members, limits: [Int64?], stock: [StockDraw] = [], countScanned: Bool = false) -> (
+        sql: String, parameters: [any PostgresBindable]
+    ) {
+        let p = SQLParameters()
+        let eligible = eligibility(members, p)
+        var order = eligible.id
+        if case .events = members { order = eligible.event }
+        // One element per coupon of every pack; seq numbers the coupons of a member's pack.
+        var pack = CouponLineArrays()
+        var packArms: [Int32] = []
+        var names: [String?] = []
+        var capOffsets: [Int32] = []  // 1…quantity for a limited template's coupons, -1 otherwise
+        var capKeys: [Int32] = []  // the template (1-based, in `capKeyOrder`) whose cap number a coupon continues, 0 for none
+        let capKeyOrder = eligible.capNumbers.keys.sorted()
+        var faceCases: [String] = []
+        for (index, arm) in zip(armIndexes, arms) where !arm.holdout {
+            var seq: Int32 = 0
+            for line in arm.lines {
+                for offset in 0..<line.quantity {
+                    seq += 1
+                    packArms.append(Int32(index))
+                    names.append(arm.name)
+                    let capKey = eligible.capNumbers[line.templateKey] == nil ? nil : capKeyOrder.firstIndex(of: line.templateKey)
+                    capOffsets.append(capKey == nil ? -1 : Int32(offset + 1))
+                    capKeys.append(capKey.map { Int32($0 + 1) } ?? 0)
+                    pack.append(line, seq: seq)
+                    if let choices = line.blindbox {
+                        let salt = p.add(runID &* 1_000 &+ Int64(seq))
+                        let draw = CouponPackSQL.blindboxDraw(choices, member: "e.id", salt: salt, p)
+                        faceCases.append("WHEN \(p.add(Int64(pack.count))) THEN \(draw)")
+                    }
+                }
+            }
+        }
+        let capColumns = capKeyOrder.enumerated().map { ", \(eligible.capNumbers[$0.element] ?? "0") AS cap\($0.offset + 1)" }.joined()
+        // An arm past its limit: each member's place in its arm's id order.
+        var chosen = "true"
+        var rank = ""
+        if limits.contains(where: { $0 != nil }) {
+            var perArm = [Int64](repeating: Int64.max, count: plan.arms.count)
+            for (index, limit) in zip(armIndexes, limits) { perArm[index] = limit ?? Int64.max }
+            rank = ", row_number() OVER (PARTITION BY \(eligible.arm) ORDER BY \(order)) AS rank"
+            chosen = "e.rank <= (\(p.add(perArm))::bigint[])[e.arm + 1]"
+        }
+        let run = p.add(runID)
+        // The coupons written, read by the stock update so that it runs after the insert: the
+        // stock row stays locked until the chunk commits, and other chunks wait for it.
+        var written = "0"
+        var statements = ["served AS (SELECT e.arm, count(*) AS eligible, count(*) FILTER (WHERE \(chosen)) AS members FROM e GROUP BY e.arm)"]
+        if !pack.keys.isEmpty {
+            let face = faceCases.isEmpty ? "l.face" : "CASE l.n \(faceCases.joined(separator: " ")) ELSE l.face END"
+            let capSeq =
+                capKeyOrder.isEmpty
+                ? "NULL::int"
+                : "CASE l.cap_key \(capKeyOrder.indices.map { "WHEN \($0 + 1) THEN l.cap_offset + e.cap\($0 + 1)" }.joined(separator: " ")) END"
+            statements.append(
+                """
+                coupons_written AS (
+                    INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, arm, face_value_fen,
+                                         issued_at, valid_from, expires_at, uses_left, cap_seq, event_id)
+                    SELECT l.key, l.version, e.id, \(run), l.seq, nullif(l.arm_name, ''), \(face),
+                           \(p.add(plan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1), \(capSeq), e.event_id
+                    FROM e JOIN unnest(\(pack.unnestArguments(p)), \(p.add(packArms))::int[], \(p.add(names.map { $0 ?? "" }))::text[],
+                                      \(p.add(capOffsets))::int[], \(p.add(capKeys))::int[])
+                        WITH ORDINALITY AS l(\(CouponLineArrays.columns), arm, arm_name, cap_offset, cap_key, n)
+                        ON l.arm = e.arm
+                    WHERE \(chosen)
+                    RETURNING 1)
+                """)
+            written = "(SELECT count(*) FROM coupons_written)"
+        }
+        var held = "NULL::bigint"
+        if let (index, holdout) = zip(armIndexes, arms).first(where: { $0.1.holdout }) {
+            statements.append(
+                """
+                held AS (
+                    INSERT INTO issue_holdouts (run_id, member_id, arm)
+                    SELECT \(run), e.id, \(p.add(holdout.name ?? "holdout")) FROM e
+                    WHERE e.arm = \(index) AND \(chosen)
+                    ON CONFLICT DO NOTHING
+                    RETURNING 1)
+                """)
+            held = "CASE WHEN s.arm = \(index) THEN (SELECT count(*) FROM held) END"
+        }
+        var stockCheck = "true"
+        if !stock.isEmpty {
+            // Coupons per template, counted where each line's stock is kept; each row must be
+            // updated, or stock ran out under another run.
+            statements.append(
+                """
+                drawn AS (
+                    SELECT d.key, d.reserved, sum(d.quantity * s.members) AS coupons
+                    FROM unnest(\(p.add(stock.map { Int32($0.arm) }))::int[], \(p.add(stock.map(\.key)))::text[],
+                                \(p.add(stock.map(\.quantity)))::bigint[], \(p.add(stock.map { Int32($0.reserved ? 1 : 0) }))::int[])
+                        AS d(arm, key, quantity, reserved)
+                    JOIN served s ON s.arm = d.arm
+                    WHERE \(written) >= 0
+                    GROUP BY 1, 2 HAVING sum(d.quantity * s.members) > 0),
+                stock_taken AS (
+                    UPDATE template_stock t SET issued = t.issued + d.coupons FROM drawn d
+                    WHERE t.key = d.key AND d.reserved = 0 AND (t.stock IS NULL OR t.issued + d.coupons <= t.stock)
+                    RETURNING 1),
+                reservation_drawn AS (
+                    UPDATE issue_stock_reservations r SET reserved = r.reserved - d.coupons FROM drawn d
+                    WHERE r.run_id = \(run) AND r.template_key = d.key AND d.reserved = 1 AND r.reserved >= d.coupons
+                    RETURNING 1)
+                """)
+            stockCheck =
+                "(SELECT count(*) FROM drawn) = (SELECT count(*) FROM stock_taken) + (SELECT count(*) FROM reservation_drawn)"
+        }
+        var scanned = "NULL::bigint"
+        if countScanned, case .range(let lower, let upper) = members {
+            scanned = "(SELECT count(*) FROM members WHERE id >= \(p.add(lower)) AND id < \(p.add(upper)))"
+        }
+        // One row per arm with eligible members, and one (arm NULL) for the chunk.
+        let sql = """
+            WITH e AS MATERIALIZED (
+                SELECT \(eligible.id) AS id, \(eligible.event) AS event_id, \(eligible.arm) AS arm\(capColumns)\(rank)
+                \(eligible.from)
+                ORDER BY \(order)),
+            \(statements.joined(separator: ",\n"))
+            SELECT s.arm, s.eligible, coalesce(\(held), s.members) AS members, NULL::boolean AS stock_taken
+            FROM served s
+            UNION ALL
+            SELECT NULL, \(scanned), NULL, \(stockCheck)
+            """
+        return (sql, p.values)
+    }
+
+    /// The rows of `insert`'s statement.
+    static func result(_ rows: QueryResult) throws -> Result {
+        var result = Result()
+        for row in rows.rows {
+            guard let arm = try row.decodeIfPresent("arm", as: Int32.self) else {
+                result.scanned = try row.decodeIfPresent("eligible", as: Int64.self)
+                result.stockTaken = try row.decode("stock_taken", as: Bool.self)
+                continue
+            }
+            result.arms[Int(arm)] = ArmResult(
+                arm: Int(arm), eligible: try row.decode("eligible", as: Int64.self),
+                members: try row.decode("members", as: Int64.self))
+        }
+        return result
+    }
+}
