@@ -114,7 +114,8 @@ extension Couponbatch {
         }
 
         struct Resume: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Resume a paused job from the next due slot.")
+            static let configuration = CommandConfiguration(
+                abstract: "Resume a paused job from the next due slot (the slots of the pause are never caught up).")
 
             @OptionGroup var global: GlobalOptions
             @Argument(help: "The job's name.") var job: String
@@ -129,6 +130,6 @@ private func setPaused(_ job: String, _ paused: Bool, _ global: GlobalOptions) t
     _ = global.makeLogger()
     let deployment = try global.loadDeployment()
     guard deployment.job(named: job) != nil else { throw ConfigurationError("no job named \"\(job)\"") }
-    try RunQueries.setPaused(job, paused, now: Date(), try global.connect())
+    try SlotLedger().setPaused(job: job, paused, try global.connect())
     print("\(job): \(paused ? "paused" : "resumed")")
 }
