@@ -101,17 +101,18 @@ public struct SlotLedger: Sendable {
     }
 
     /// Pauses or resumes a job (state in the database, so every runner sees it). Resuming moves
-    /// the scheduling cursor to now, so the slots of the pause are never caught up: a paused job
-    /// piles up nothing, whether or not a runner ticked during the pause.
-    public func setPaused(job: String, _ paused: Bool, _ connection: Connection) throws {
+    /// the scheduling cursor to now (the database's, unless `now` drives time in tests), so the
+    /// slots of the pause are never caught up: a paused job piles up nothing, whether or not a
+    /// runner ticked during the pause.
+    public func setPaused(job: String, _ paused: Bool, now: Date? = nil, _ connection: Connection) throws {
         try connection.execute(
             """
             INSERT INTO job_state (job, paused, paused_at, scheduled_through)
-            VALUES ($1, $2, CASE WHEN $2 THEN now() END, now())
+            VALUES ($1, $2, CASE WHEN $2 THEN now() END, coalesce($3::timestamptz, now()))
             ON CONFLICT (job) DO UPDATE SET paused = $2, paused_at = CASE WHEN $2 THEN now() END,
                 scheduled_through = CASE WHEN $2 THEN job_state.scheduled_through
-                                         ELSE greatest(job_state.scheduled_through, now()) END
-            """, [job, paused])
+                                         ELSE greatest(job_state.scheduled_through, coalesce($3::timestamptz, now())) END
+            """, [job, paused, now])
     }
 
     /// The database server's clock: the one clock every runner agrees on, whatever its host's
