@@ -275,7 +275,7 @@ demo-events:
 
 # Subscription bundles in the demo: plans, sample subscribers (anniversaries on the 29th-31st,
 # a date-only start, a short paid term, a quarterly plan), a pause, and a bundle job run at fixed
-# slots (Sep 30, Nov 1, Dec 1); then the deliveries. Safe to repeat: the import is an upsert,
+# slots (Sep 30, Nov 1, Dec 1); then the deliveries and the members' bundle notifications. Safe to repeat: the import is an upsert,
 # the pause is applied once, and each slot is one run.
 demo-bundles:
 	@B=$(RELEASE_BIN); \
@@ -293,7 +293,11 @@ demo-bundles:
 	echo "==> deliveries per subscription: period) due day in Shanghai [status when not delivered]"; \
 	psql "$$DATABASE_URL" -P pager=off -c "SELECT s.external_id, s.plan, s.anchor_day AS day, s.paid_through, string_agg(d.period || ') ' || to_char(d.due_at AT TIME ZONE 'Asia/Shanghai', 'MM-DD') || CASE WHEN d.status <> 'delivered' THEN ' ' || d.status ELSE '' END, ', ' ORDER BY d.period) AS deliveries, sum(d.coupons) AS coupons FROM subscriptions s LEFT JOIN bundle_deliveries d ON d.subscription_id = s.id GROUP BY 1, 2, 3, 4 ORDER BY 1"; \
 	sub=$$(psql "$$DATABASE_URL" -tAc "SELECT id FROM subscriptions WHERE external_id = 'S-1004'"); \
-	echo "==> couponbatch subscriptions show $$sub (S-1004: anniversary on the 31st)"; $$B subscriptions show "$$sub"
+	echo "==> couponbatch subscriptions show $$sub (S-1004: anniversary on the 31st)"; $$B subscriptions show "$$sub"; \
+	echo "==> bundle notifications: one per member per run, written with the coupons, delivered to local-file"; \
+	psql "$$DATABASE_URL" -P pager=off -c "SELECT to_char(n.slot AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') AS slot_shanghai, n.status, count(*) AS notifications, sum(cardinality(n.coupon_ids)) AS coupons FROM notifications n WHERE n.kind = 'bundle' AND n.job = 'monthly-bundles' GROUP BY 1, 2 ORDER BY 1, 2"; \
+	echo "==> a bundle notification as the sink got it (S-1004's member, first line of var/notifications.ndjson)"; \
+	grep -m1 '"kind":"bundle".*"member_id":104,' var/notifications.ndjson || true
 
 # A migrated template database; each test clones it (CREATE DATABASE … TEMPLATE).
 test-db: pg-start build

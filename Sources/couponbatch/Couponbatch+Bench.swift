@@ -45,6 +45,9 @@ extension Couponbatch {
         @Option(help: "Subscribers for the bundle benchmark (each gets 4 coupons); 0 skips it.")
         var bundleSubscribers: Int = 100_000
 
+        @Flag(help: "Only the bundle benchmark.")
+        var onlyBundles = false
+
         @Option(help: "Expiring coupons for the sweep benchmarks (0 skips them).")
         var sweepCoupons: Int = 1_000_000
 
@@ -70,7 +73,7 @@ extension Couponbatch {
             }
             let bench = try BenchDatabases(templateURL: url)
             print("== server: \(try bench.settings())")
-            if !onlySweeps && !eventsOnly {
+            if !onlySweeps && !eventsOnly && !onlyBundles {
                 if !issuanceOnly { try Self.microBenchmarks() }
                 // First, while no connection holds the bench database: issuance clones it.
                 try issuance(bench)
@@ -84,6 +87,10 @@ extension Couponbatch {
             let jobsDir = try Self.writeBenchJobs()
             defer { try? FileManager.default.removeItem(atPath: jobsDir) }
 
+            if onlyBundles {
+                try benchBundles(jobsDir: jobsDir, connection)
+                return
+            }
             if eventSeconds > 0 {
                 try EventBench.run(rate: eventRate, seconds: eventSeconds, url: url, connection)
             }
@@ -154,10 +161,16 @@ extension Couponbatch {
 
         /// Bundles against their floor: the same 4 coupons per member written by an issue job, in
         /// the same run on the same members (the machine may be shared, so only the ratio means much).
-        func benchBundles(jobsDir: String, _ connection: Connection) throws {
+        /// Two bundle figures: without a sink, and with one, so each chunk also writes its members'
+        /// `bundle` notifications into the outbox (inside the measured time). Sending them is not
+        /// measured here (the sweep benchmark measures delivery): the bench sink's secret is unset,
+        /// so the run's delivery attempt stops before sending anything.
+        func benchBundles(jobsDir benchJobs: String, _ connection: Connection) throws {
             let count = bundleSubscribers
+            let jobsDir = try Self.writeBundleJobs(benchJobs)
             print("== bundles: \(count) subscribers × 4 coupons; floor = an issue job writing the same 4 coupons to each member")
-            print("  workers   issue s   bundle s  ratio   peak RSS")
+            print("   + outbox: the bundle job with a sink, writing one notification per member in each chunk's transaction")
+            print("  workers   issue s   bundle s  ratio   + outbox s  ratio   peak RSS")
             try Self.prepareMembers(count, url: global.resolvedDatabaseURL, connection)
             try connection.execute("TRUNCATE subscriptions CASCADE")
             try connection.execute(
@@ -169,18 +182,48 @@ extension Couponbatch {
             for workerCount in [1, 4] {  // one worker, and `run`'s default --workers
                 var issue: [Double] = []
                 var bundle: [(seconds: Double, rssMB: Double)] = []
-                for _ in 0..<2 {
+                var outbox: [(seconds: Double, rssMB: Double)] = []
+                for _ in 0..<max(2, repeats) {
                     issue.append(try Self.product(job: "bench-issue4", jobsDir: jobsDir, workers: workerCount, expected: count * 4, connection).0)
                     try connection.execute("TRUNCATE bundle_deliveries")
                     bundle.append(try Self.product(job: "bench-bundle", jobsDir: jobsDir, workers: workerCount, expected: count * 4, connection))
+                    try connection.execute("TRUNCATE bundle_deliveries")
+                    outbox.append(try Self.product(job: "bench-bundle-outbox", jobsDir: jobsDir, workers: workerCount, expected: count * 4, connection))
+                    let written = try connection.query("SELECT count(*) FROM notifications WHERE kind = 'bundle'").row(0).decode(0, as: Int.self)
+                    guard written == count else { throw ConfigurationError("the bundle run wrote \(written) notifications, not \(count)") }
                 }
                 let floor = max(issue.min() ?? 0, 0.001)
-                let product = bundle.map(\.seconds).min() ?? 0
+                let plain = bundle.map(\.seconds).min() ?? 0
+                let withOutbox = outbox.map(\.seconds).min() ?? 0
                 print(
                     String(
-                        format: "  %-7d  %8.2f  %9.2f  %5.2f   %6.1f MB", workerCount, floor, product, product / floor,
-                        bundle.map(\.rssMB).max() ?? 0))
+                        format: "  %-7d  %8.2f  %9.2f  %5.2f  %11.2f  %5.2f   %6.1f MB", workerCount, floor, plain, plain / floor,
+                        withOutbox, withOutbox / floor, (bundle + outbox).map(\.rssMB).max() ?? 0))
             }
+        }
+
+        /// The bundle benchmark's deployment, in a folder of its own (its sinks.yaml is not the
+        /// sweeps'): the issue floor, the bundle job without and with a sink, and the plan.
+        static func writeBundleJobs(_ benchJobs: String) throws -> String {
+            let dir = benchJobs + "/bundles"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            for file in ["templates.yaml", "plans.yaml", "bench-issue4.yaml", "bench-bundle.yaml"] {
+                try? FileManager.default.removeItem(atPath: "\(dir)/\(file)")
+                try FileManager.default.copyItem(atPath: "\(benchJobs)/\(file)", toPath: "\(dir)/\(file)")
+            }
+            try """
+            name: bench-bundle-outbox
+            kind: bundle
+            manual_only: true
+            chunk_size: 20000
+            sink: bench-unsent
+            """.write(toFile: "\(dir)/bench-bundle-outbox.yaml", atomically: true, encoding: .utf8)
+            // Its secret variable is never set: the run's delivery attempt stops before sending.
+            try """
+            sinks:
+              - {name: bench-unsent, type: webhook, url: "http://127.0.0.1:9/unsent", secret_env: COUPONBATCH_BENCH_UNSET_SECRET}
+            """.write(toFile: "\(dir)/sinks.yaml", atomically: true, encoding: .utf8)
+            return dir
         }
 
         static func writeBenchJobs() throws -> String {

@@ -84,4 +84,18 @@ struct DefinitionBundleTests {
                 "jobs/b.yaml:5:1: segment: segment is not a field of a bundle job",
             ], "\(errors)")
     }
+
+    @Test func aBundleJobMaySendThroughASinkOfSinksYamlAndAnUnknownOneIsRefusedAtItsPlace() throws {
+        let sinks = "sinks:\n  - {name: crm, type: webhook, url: \"http://127.0.0.1:8080/x\", secret_env: S}\n  - {name: local-file, type: file, path: var/n.ndjson}\n"
+        let good = try DefinitionFixture([
+            "templates.yaml": Self.templates, "plans.yaml": Self.plans, "sinks.yaml": sinks,
+            "b.yaml": "name: b\nkind: bundle\nschedule: \"0 * * * *\"\nsink: local-file\n",
+        ]).load()
+        #expect(good.job(named: "b")?.action == .bundle(BundleAction(sink: "local-file")))
+        let errors = try DefinitionFixture([
+            "templates.yaml": Self.templates, "plans.yaml": Self.plans, "sinks.yaml": sinks,
+            "b.yaml": "name: b\nkind: bundle\nschedule: \"0 * * * *\"\nplans: [basic]\nsink: local-fil\n",
+        ]).loadErrors()
+        #expect(errors == ["jobs/b.yaml:5:7: sink: unknown sink \"local-fil\" (did you mean \"local-file\"?)"], "\(errors)")
+    }
 }

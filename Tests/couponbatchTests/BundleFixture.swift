@@ -17,6 +17,7 @@ extension IssueFixture {
     static let bundlePlans = """
         plans:
           - key: monthly
+            title: 美妆月卡
             price_fen: 29900
             delivery: anniversary
             at: "09:00"
@@ -32,13 +33,16 @@ extension IssueFixture {
             coupons: [{template: m-box, quantity: 2}]
         """
 
-    static func bundleJob(_ name: String = "bundles", plans: String? = nil, chunkSize: Int = 100) -> String {
+    static func bundleJob(_ name: String = "bundles", plans: String? = nil, chunkSize: Int = 100, sink: String? = nil)
+        -> String
+    {
         """
         name: \(name)
         kind: bundle
         manual_only: true
         chunk_size: \(chunkSize)
         \(plans.map { "plans: [\($0)]" } ?? "")
+        \(sink.map { "sink: \($0)" } ?? "")
         """
     }
 

@@ -32,7 +32,7 @@ public struct BundleExecutor: JobExecutor {
     func makeRunPlan(_ context: RunContext, _ connection: Connection, register: Bool) throws -> BundleRunPlan {
         try BundleRunPlan.make(
             keys: action.planKeys(in: context.deployment), deployment: context.deployment, jobName: context.job.name,
-            issuedAt: context.run.slot, register: register, connection)
+            issuedAt: context.run.slot, sink: action.sink, register: register, connection)
     }
 
     static func runPlan(_ plan: RunPlan) throws -> BundleRunPlan {
@@ -45,9 +45,12 @@ public struct BundleExecutor: JobExecutor {
     public func execute(chunk: Int, of plan: RunPlan, _ context: RunContext, in tx: Connection) throws -> RunCounts {
         let runPlan = try Self.runPlan(plan)
         let bounds = plan.chunks[chunk]
-        let (subscriptions, planned, written) = try writePeriods(chunk: bounds, runPlan, runID: context.run.id, tx)
-        let owned = written.owned
-        let delivered = owned.filter { $0.status == .delivered }
+        // JIT off, as for issue chunks: the chunk's statements are short and repeated, and compiling
+        // the subscriptions read (its estimate grows with bundle_deliveries) cost about 0.4 s a chunk.
+        try IssueChunkStatement.prepare(tx)
+        let outbox = BundleOutbox(runPlan, context)
+        let (subscriptions, planned, written) = try writePeriods(chunk: bounds, runPlan, runID: context.run.id, outbox: outbox, tx)
+        let delivered = planned.filter { $0.status == .delivered }
 
         // Stock for exactly what was written; a concurrent run that took it first rolls the chunk back.
         var issued: [String: Int64] = [:]
@@ -87,24 +90,24 @@ public struct BundleExecutor: JobExecutor {
             ).row(0).decode(0, as: Int64.self)
         }
 
-        // The one place a delivery's `bundle` notification goes (see BundleOutbox).
-        try BundleOutbox.enqueue(delivered, plan: runPlan, context, in: tx)
-
         counts["periods_delivered"] = Int64(delivered.count)
-        counts["periods_skipped"] = Int64(owned.filter { $0.status == .skipped }.count)
-        counts["periods_waiting_stock"] = Int64(owned.filter { $0.status == .waitingStock }.count)
-        counts["periods_already_settled"] = Int64(planned.count - owned.count)
+        counts["periods_skipped"] = Int64(planned.filter { $0.status == .skipped }.count)
+        counts["periods_waiting_stock"] = Int64(planned.filter { $0.status == .waitingStock }.count)
         counts["members_delivered"] = Int64(Set(delivered.map(\.memberID)).count)
         counts["coupons_issued"] = Int64(written.coupons)
+        counts["notifications"] = written.notifications
         counts["face_value_fen"] = faceValue
         return counts.filter { $0.value != 0 || $0.key == "coupons_issued" }
     }
 
     /// Reads the chunk's subscriptions, decides their due periods against the stock left, and
-    /// writes them. When another run records one of the same periods first, the insert collides
-    /// on the periods' primary key; the chunk's reads and writes are then redone in a savepoint,
-    /// and the fresh read sees that run's periods as settled.
-    private func writePeriods(chunk bounds: RunPlan.Chunk, _ runPlan: BundleRunPlan, runID: Int64, _ tx: Connection)
+    /// writes them (with their notifications). When another run records one of the same periods
+    /// first, the insert collides on the periods' primary key (or a waiting period is found
+    /// settled); the chunk's reads and writes are then redone in a savepoint, and the fresh read
+    /// sees that run's periods as settled.
+    private func writePeriods(
+        chunk bounds: RunPlan.Chunk, _ runPlan: BundleRunPlan, runID: Int64, outbox: BundleOutbox?, _ tx: Connection
+    )
         throws -> ([SubscriptionRecord], [PlannedDelivery], BundleChunkStatement.Written)
     {
         func attempt(_ tx: Connection) throws -> ([SubscriptionRecord], [PlannedDelivery], BundleChunkStatement.Written) {
@@ -116,7 +119,8 @@ public struct BundleExecutor: JobExecutor {
             }
             let planned = try BundleAllocation.decide(
                 subscriptions, plan: runPlan, through: runPlan.issuedAt, available: available)
-            return (subscriptions, planned, try BundleChunkStatement.write(planned, plan: runPlan, runID: runID, tx))
+            let written = try BundleChunkStatement.write(planned, plan: runPlan, runID: runID, outbox: outbox, tx)
+            return (subscriptions, planned, written)
         }
         for _ in 0..<IssueExecutor.capCollisionRetries {
             do {
@@ -124,6 +128,8 @@ public struct BundleExecutor: JobExecutor {
             } catch let error as PostgresError
                 where error.code == .uniqueViolation && error.constraint == BundleChunkStatement.periodConstraint
             {
+                continue
+            } catch is BundleChunkStatement.PeriodSettledMeanwhile {
                 continue
             }
         }
@@ -148,8 +154,9 @@ public struct BundleExecutor: JobExecutor {
             ).row(0).decodeIfPresent(0, as: String.self)
             notes.append("\(waiting) periods waiting for stock (plans: \(keys ?? "-")); later runs retry them")
         }
-        if !BundleOutbox.isWired, (counts["periods_delivered"] ?? 0) > 0 {
-            notes.append("bundle notifications not sent: bundle jobs are not wired to the outbox yet")
+        // The outbox is complete: deliver what the sink takes now (never fails the run).
+        if let sink = try Self.runPlan(plan).sink, (counts["notifications"] ?? 0) > 0 {
+            notes.append(NotificationDelivery.deliverAfterRun(sink: sink, context, connection))
         }
         return notes.isEmpty ? nil : notes.joined(separator: "; ")
     }
@@ -178,6 +185,8 @@ public struct BundleExecutor: JobExecutor {
                     "\(count(.delivered)) periods to deliver (\(mine.reduce(0) { $0 + $1.coupons }) coupons), "
                         + "\(count(.skipped)) to skip (paused), \(count(.waitingStock)) would wait for stock"))
         }
+        let members = Set(planned.filter { $0.status == .delivered }.map(\.memberID)).count
+        lines.append(.init("notify", action.sink.map { "\(members) members, through sink \($0)" } ?? "no (the job has no sink)"))
         return DryRunReport(lines: lines)
     }
 }

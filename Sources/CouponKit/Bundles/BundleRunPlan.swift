@@ -11,6 +11,8 @@ struct BundleRunPlan: Codable, Sendable, Equatable {
         var deliveryDay: Int
         var atMinutes: Int
         var timeZone: String
+        /// The plan's title and exclusive label, for its members' `bundle` notifications.
+        var title: String?
         var label: String?
         var coupons: [IssuePlan.Line]
         var welcome: [IssuePlan.Line]
@@ -28,6 +30,8 @@ struct BundleRunPlan: Codable, Sendable, Equatable {
     var plans: [Plan]
     /// The run's slot: periods due by it are delivered, and coupons are issued at it.
     var issuedAt: Date
+    /// Where members' `bundle` notifications go; nil writes none.
+    var sink: String?
 
     func plan(_ key: String) -> Plan? { plans.first { $0.key == key } }
 
@@ -35,7 +39,8 @@ struct BundleRunPlan: Codable, Sendable, Equatable {
 
     /// Freezes the plans `keys` of the deployment for a run at `issuedAt`.
     static func make(
-        keys: [String], deployment: Deployment, jobName: String, issuedAt: Date, register: Bool, _ connection: Connection
+        keys: [String], deployment: Deployment, jobName: String, issuedAt: Date, sink: String? = nil, register: Bool,
+        _ connection: Connection
     ) throws -> BundleRunPlan {
         var plans: [Plan] = []
         for key in keys {
@@ -57,9 +62,9 @@ struct BundleRunPlan: Codable, Sendable, Equatable {
             plans.append(
                 Plan(
                     key: key, everyMonths: plan.schedule.everyMonths, deliveryDay: day, atMinutes: plan.schedule.atMinutes,
-                    timeZone: plan.schedule.timeZone.identifier, label: plan.exclusiveLabel,
+                    timeZone: plan.schedule.timeZone.identifier, title: plan.title, label: plan.exclusiveLabel,
                     coupons: try lines(plan.coupons), welcome: try lines(plan.welcome)))
         }
-        return BundleRunPlan(plans: plans, issuedAt: issuedAt)
+        return BundleRunPlan(plans: plans, issuedAt: issuedAt, sink: sink)
     }
 }

@@ -12,7 +12,7 @@ enum JobDefinitionParser {
         .noop: ["sleep_ms", "chunks", "fail"],
         .remind: SweepActionParser.remindFields,
         .expire: SweepActionParser.expireFields,
-        .bundle: ["plans", "chunk_size"],
+        .bundle: ["plans", "chunk_size", "sink"],
         .prune: ["older_than", "batch_size"],
     ]
 
@@ -118,7 +118,7 @@ enum JobDefinitionParser {
         case .expire:
             action = SweepActionParser.readExpire(mapping, catalog: catalog, sinks: sinks).map { .expire($0) }
         case .bundle:
-            action = readBundle(mapping, plans: plans).map { .bundle($0) }
+            action = readBundle(mapping, plans: plans, sinks: sinks).map { .bundle($0) }
         case .prune:
             action = .prune(
                 PruneAction(
@@ -184,9 +184,14 @@ enum JobDefinitionParser {
         return NoopAction(sleepMilliseconds: sleep ?? 0, chunks: chunks ?? 1, fail: fail ?? false)
     }
 
-    /// `plans: [KEY, …]` (default every plan) and `chunk_size`, shared with issue jobs.
-    private static func readBundle(_ mapping: DefinitionMappingReader, plans: [String: BundlePlan]) -> BundleAction? {
+    /// `plans: [KEY, …]` (default every plan), `chunk_size` (shared with issue jobs) and an optional
+    /// `sink:` for the members' `bundle` notifications.
+    private static func readBundle(_ mapping: DefinitionMappingReader, plans: [String: BundlePlan], sinks: SinkCatalog)
+        -> BundleAction?
+    {
         let chunkSize = mapping.value("chunk_size")?.int(in: 100...1_000_000)
+        // An unknown sink is reported here; the job is refused with every other diagnostic.
+        let sink = mapping.value("sink").flatMap(sinks.sinkName)
         var keys: [String]?
         if let reader = mapping.value("plans") {
             guard let items = reader.list() else { return nil }
@@ -210,7 +215,7 @@ enum JobDefinitionParser {
             guard named.count == items.count else { return nil }
             keys = named
         }
-        return BundleAction(plans: keys, chunkSize: chunkSize ?? DefinitionDefaults.chunkSize)
+        return BundleAction(plans: keys, chunkSize: chunkSize ?? DefinitionDefaults.chunkSize, sink: sink)
     }
 
     private static func readIssue(

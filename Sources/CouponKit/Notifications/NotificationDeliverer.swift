@@ -76,6 +76,7 @@ public struct NotificationDeliverer: Sendable {
             let claimed = try connection.query(Self.claim, [name, token, sink.batchSize, transport.leaseSeconds, now])
             if claimed.isEmpty { break }
             var messages: [NotificationMessage] = []
+            var unlisted: [(id: Int64, zone: TimeZone)] = []
             for row in claimed.rows {
                 let zoneName: String = try row.decode("zone")
                 let slot: Date = try row.decode("slot")
@@ -84,7 +85,19 @@ public struct NotificationDeliverer: Sendable {
                     slotTexts[key]
                     ?? ISO8601Text.format(slot, TimeZone(identifier: zoneName) ?? DefinitionDefaults.timeZone)
                 slotTexts[key] = slotText
-                messages.append(try Self.message(row, slot: slotText, codec: codec, decoder: decoder))
+                let (message, listed) = try Self.message(row, slot: slotText, codec: codec, decoder: decoder)
+                messages.append(message)
+                if !listed { unlisted.append((message.id, TimeZone(identifier: zoneName) ?? DefinitionDefaults.timeZone)) }
+            }
+            // Bundle notifications name their coupons by id only: read them now, with their codes.
+            if !unlisted.isEmpty {
+                let details = try NotificationCouponDetails.load(unlisted, connection)
+                let unlistedIDs = Set(unlisted.map(\.id))
+                for index in messages.indices where unlistedIDs.contains(messages[index].id) {
+                    var coupons = details[messages[index].id] ?? []
+                    for coupon in coupons.indices { coupons[coupon].code = try codec.code(for: coupons[coupon].couponID) }
+                    messages[index].coupons = coupons
+                }
             }
             messages.sort { $0.id < $1.id }
             let ids = messages.map(\.id)
@@ -143,15 +156,20 @@ public struct NotificationDeliverer: Sendable {
         }
     }
 
-    static func message(_ row: Row, slot: String, codec: CouponCodec, decoder: JSONDecoder) throws -> NotificationMessage {
+    /// The message of a claimed row, and whether its payload listed its coupons (a bundle's does
+    /// not: the caller reads them by id).
+    static func message(_ row: Row, slot: String, codec: CouponCodec, decoder: JSONDecoder) throws
+        -> (NotificationMessage, listed: Bool)
+    {
         let payload = try decoder.decode(
             NotificationMessage.StoredPayload.self, from: Data(try row.decode("payload", as: String.self).utf8))
-        var coupons = payload.coupons
+        var coupons = payload.coupons ?? []
         for index in coupons.indices { coupons[index].code = try codec.code(for: coupons[index].couponID) }
-        return NotificationMessage(
+        let message = NotificationMessage(
             id: try row.decode("id"), kind: try row.decode("kind"), job: try row.decode("job"),
             slot: slot, memberID: try row.decode("member_id"),
-            openid: try row.decodeIfPresent("openid"), coupons: coupons)
+            openid: try row.decodeIfPresent("openid"), coupons: coupons, bundles: payload.bundles)
+        return (message, payload.coupons != nil)
     }
 
     // MARK: Statements ($now: nil is the database's clock)
