@@ -27,7 +27,7 @@ TEMPLATE_DB := couponbatch_test_template
 # Demo code secret: for the demo only. Production sets COUPONBATCH_CODE_SECRET(_FILE) itself.
 DEMO_SECRET := demo-secret-not-for-production-0123456789
 
-.PHONY: demo-jobs demo-merchant demo-report demo-events report-check help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint bench-pg-start bench-pg-stop install console-check demo-bundles
+.PHONY: demo-jobs demo-merchant demo-report demo-events report-check help deps pg-start pg-stop pg-status pg-url build release migrate demo test test-db bench clean format lint bench-pg-start bench-pg-stop install console-check demo-bundles chaos
 
 help:
 	@echo "make demo     install PostgreSQL if missing, start a private cluster, build, migrate, seed, run the demo"
@@ -36,6 +36,7 @@ help:
 	@echo "make report-check  the demo's HTML report opened in headless chromium, with a screenshot"
 	@echo "make install PREFIX=/usr/local   the release binary (migrations built in) to PREFIX/bin"
 	@echo "make console-check   the web console in headless chromium: screenshots, no console errors or broken links"
+	@echo "make chaos    fault-injection suite (kills, PostgreSQL restarts, hung backends, hostile sql:); private cluster only"
 	@echo "make pg-start | pg-stop | pg-status | clean"
 
 # Installs PostgreSQL, libpq-dev and python3 (the webhook receiver of tests and bench) with apt-get when missing.
@@ -47,6 +48,11 @@ deps:
 	fi
 
 # Starts the private cluster (or checks DATABASE_URL) and writes the URL to .pg-url.
+# Roles of the private cluster: couponbatch_admin is the superuser that bootstraps it (initdb,
+# roles, databases); couponbatch, the application's role, is NOT a superuser: it owns its
+# databases and may CREATE DATABASE (tests clone a template) and CREATE ROLE (migrate creates
+# the read-only couponbatch_segment_reader role that sql: segments run as). A cluster made before
+# this split is converted in place on the next pg-start.
 pg-start: deps
 	@if [ -n "$${DATABASE_URL:-}" ]; then \
 	  echo "$$DATABASE_URL" > .pg-url; \
@@ -59,7 +65,7 @@ pg-start: deps
 	  echo "==> creating a private PostgreSQL cluster in $$dir"; \
 	  mkdir -p "$$dir"; \
 	  if [ "$(IS_ROOT)" = yes ]; then chown postgres:postgres "$$dir"; chmod 700 "$$dir"; fi; \
-	  $(PG_RUN) "$$bin/initdb" -D "$$dir" -U couponbatch --auth=trust -E UTF8 --no-locale >/dev/null; \
+	  $(PG_RUN) "$$bin/initdb" -D "$$dir" -U couponbatch_admin --auth=trust -E UTF8 --no-locale >/dev/null; \
 	  port=$$((54000 + 0x$$(echo $(PROJECT_KEY) | cut -c1-4) % 1000)); \
 	  while (exec 3<>/dev/tcp/127.0.0.1/$$port) 2>/dev/null; do port=$$((port + 1)); done; \
 	  { echo "port = $$port"; echo "listen_addresses = '127.0.0.1'"; echo "unix_socket_directories = '$$dir'"; \
@@ -75,8 +81,14 @@ pg-start: deps
 	fi; \
 	url="postgresql://couponbatch@127.0.0.1:$$port/couponbatch"; \
 	echo "$$url" > .pg-url; \
-	if ! psql "postgresql://couponbatch@127.0.0.1:$$port/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = 'couponbatch'" | grep -q 1; then \
-	  psql "postgresql://couponbatch@127.0.0.1:$$port/postgres" -qc "CREATE DATABASE couponbatch" ; \
+	admin="postgresql://couponbatch_admin@127.0.0.1:$$port/postgres"; \
+	if ! psql "$$admin" -tAc "SELECT 1" >/dev/null 2>&1; then \
+	  psql "postgresql://couponbatch@127.0.0.1:$$port/postgres" -qc "CREATE ROLE couponbatch_admin SUPERUSER LOGIN"; \
+	fi; \
+	psql "$$admin" -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'couponbatch'" | grep -q 1 || psql "$$admin" -qc "CREATE ROLE couponbatch LOGIN"; \
+	psql "$$admin" -qc "ALTER ROLE couponbatch NOSUPERUSER CREATEDB CREATEROLE LOGIN"; \
+	if ! psql "$$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = 'couponbatch'" | grep -q 1; then \
+	  psql "$$admin" -qc "CREATE DATABASE couponbatch OWNER couponbatch" ; \
 	fi
 
 pg-stop:
@@ -291,7 +303,7 @@ demo-bundles:
 test-db: pg-start build
 	@base="$$(cat .pg-url)"; admin="$${base%/*}/postgres"; \
 	psql "$$admin" -qc "DROP DATABASE IF EXISTS $(TEMPLATE_DB) WITH (FORCE)" 2>/dev/null || \
-	  { psql "$$admin" -qc "UPDATE pg_database SET datistemplate = false WHERE datname = '$(TEMPLATE_DB)'" && psql "$$admin" -qc "DROP DATABASE IF EXISTS $(TEMPLATE_DB) WITH (FORCE)"; }; \
+	  { psql "$$admin" -qc "ALTER DATABASE $(TEMPLATE_DB) WITH IS_TEMPLATE false" && psql "$$admin" -qc "DROP DATABASE IF EXISTS $(TEMPLATE_DB) WITH (FORCE)"; }; \
 	psql "$$admin" -qc "CREATE DATABASE $(TEMPLATE_DB)"; \
 	DATABASE_URL="$${base%/*}/$(TEMPLATE_DB)" $(DEBUG_BIN) migrate >/dev/null; \
 	psql "$$admin" -qc "ALTER DATABASE $(TEMPLATE_DB) WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"
@@ -372,6 +384,19 @@ console-check: pg-start build
 	[ -n "$$url" ] || { cat "$$out/scheduler.err" >&2; exit 1; }; \
 	echo "==> console at $$url"; python3 Tests/ConsoleCheck/console_check.py "$$url" "$$out"
 
+
+# The fault-injection suite (Tests/Chaos/scenarios.list; README "Reliability"). It restarts and
+# stops PostgreSQL, so it runs only on this checkout's private cluster, never on DATABASE_URL.
+# SCENARIOS="02 07" runs a subset.
+chaos: pg-start release
+	@if [ -n "$${DATABASE_URL:-}" ]; then echo "make chaos restarts PostgreSQL: it runs only on the private cluster (unset DATABASE_URL)" >&2; exit 64; fi; \
+	if ! command -v faketime >/dev/null; then \
+	  echo "==> installing faketime (scenario 03 skews one host's clock)"; SUDO=$$([ "$$(id -u)" = 0 ] && echo "" || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq faketime >/dev/null; \
+	fi; \
+	base="$$(cat .pg-url)"; \
+	BIN="$(CURDIR)/$(RELEASE_BIN)" BASE_URL="$${base%/*}" PG_CTL="$(PG_RUN) $(PG_BIN)/pg_ctl -D $(PGDATA_DIR)" \
+	  SCENARIOS="$(SCENARIOS)" bash Tests/Chaos/run.sh
 
 clean: pg-stop bench-pg-stop
 	rm -rf .build "$(PGDATA_DIR)" "$(DURABLE_DIR)" .pg-url .pg-location .pg-durable-url

@@ -23,11 +23,20 @@ public final class Connection {
     /// Connects with a libpq URL or key=value string; nil or empty uses libpq's PG* variables.
     ///
     /// The session runs in UTC with ISO dates, so timestamps decode the same way everywhere.
-    public static func connect(url: String? = nil, applicationName: String = "couponbatch") throws(PostgresError)
-        -> Connection
-    {
-        let keywords = ["dbname", "fallback_application_name", "connect_timeout"]
-        let values = [url ?? "", applicationName, "10"]
+    /// `user` replaces the URL's user (same server, database and password source).
+    /// `settings` adds TCP keepalives and `tcp_user_timeout` (a dead peer is noticed in seconds
+    /// instead of the kernel's two hours) and the session timeouts it names; values in the URL
+    /// itself win over the keepalive defaults.
+    public static func connect(
+        url: String? = nil, applicationName: String = "couponbatch", settings: ConnectionSettings = .standard,
+        user: String? = nil
+    ) throws(PostgresError) -> Connection {
+        let socketOptions = settings.libpqKeywords
+        // `user` comes after the URL, so it wins over the URL's user (the segment sandbox's role).
+        let override = user.map { [("user", $0)] } ?? []
+        let keywords = socketOptions.map(\.0) + ["dbname", "fallback_application_name", "connect_timeout"] + override.map(\.0)
+        let values =
+            socketOptions.map(\.1) + [url ?? "", applicationName, String(settings.connectTimeoutSeconds)] + override.map(\.1)
         let handle: OpaquePointer? = withCStrings(keywords) { keywordPointers in
             withCStrings(values) { valuePointers in
                 PQconnectdbParams(keywordPointers, valuePointers, 1)
@@ -46,9 +55,18 @@ public final class Connection {
         }
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
         let connection = Connection(handle: handle)
-        try connection.executeScript("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'")
+        do {
+            try connection.executeScript(settings.sessionScript)
+        } catch {
+            // A server that goes away right after accepting the login is a failed connect.
+            throw error.kind == .connectionLost
+                ? PostgresError(kind: .connectionFailed, message: error.message) : error
+        }
         return connection
     }
+
+    /// A handle that can cut this connection's socket from another thread (see `SocketBreaker`).
+    public var socketBreaker: SocketBreaker { SocketBreaker(descriptor: PQsocket(handle)) }
 
     /// True while the connection is usable.
     public var isOpen: Bool { PQstatus(handle) == CONNECTION_OK }

@@ -41,17 +41,36 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         self.constraint = constraint
     }
 
-    /// True for failures worth retrying on a fresh connection or a fresh transaction.
+    /// True for failures worth retrying on a fresh connection or a fresh transaction: the
+    /// connection broke or could not be made (a restart, a failover, a network blip), class 08
+    /// (connection exception), 57P01/57P02/57P03 (the server shutting down or starting up),
+    /// 40001 and 40P01 (serialization failure, deadlock) and 55P03 (lock_timeout). Decided by
+    /// SQLSTATE only, never by the server's (translatable) message text.
     public var isTransient: Bool {
         switch kind {
         case .connectionFailed, .connectionLost: return true
         case .decoding, .client: return false
         case .server:
             guard let code else { return false }
-            return code == .serializationFailure || code == .deadlockDetected || code.sqlstate.hasPrefix("08")
-                || code == .adminShutdown || code == .cannotConnectNow || code == .lockNotAvailable
+            return code.sqlstate.hasPrefix("08") || Self.transientCodes.contains(code)
         }
     }
+
+    /// True when the failure broke the session itself, so only a new connection can go on.
+    public var needsNewConnection: Bool {
+        switch kind {
+        case .connectionFailed, .connectionLost: return true
+        case .decoding, .client: return false
+        case .server:
+            guard let code else { return false }
+            return code.sqlstate.hasPrefix("08") || code.sqlstate.hasPrefix("57P")
+        }
+    }
+
+    static let transientCodes: Set<Code> = [
+        .serializationFailure, .deadlockDetected, .lockNotAvailable, .adminShutdown, .crashShutdown,
+        .cannotConnectNow,
+    ]
 
     public var description: String {
         var text = message
@@ -79,7 +98,11 @@ extension PostgresError {
         public static let objectInUse = Code("55006")
         public static let queryCanceled = Code("57014")
         public static let adminShutdown = Code("57P01")
+        public static let crashShutdown = Code("57P02")
         public static let cannotConnectNow = Code("57P03")
+        public static let idleInTransactionTimeout = Code("25P03")
+        public static let diskFull = Code("53100")
+        public static let insufficientPrivilege = Code("42501")
         public static let readOnlySQLTransaction = Code("25006")
         public static let invalidTextRepresentation = Code("22P02")
         public static let badCopyFileFormat = Code("22P04")

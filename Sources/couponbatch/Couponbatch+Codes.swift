@@ -29,15 +29,11 @@ extension Couponbatch {
                 case .valid(let couponID, let keyVersion):
                     print("valid: coupon \(couponID) (key version \(keyVersion))")
                     if global.resolvedDatabaseURL != nil, let connection = try? global.connect(),
-                        let row = try? connection.query(
-                            "SELECT template_key, member_id, status, expires_at FROM coupons WHERE id = $1", [couponID]
-                        ).first
+                        let found = try? CouponState.find(id: couponID, connection)
                     {
-                        let template = (try? row.decode("template_key", as: String.self)) ?? "?"
-                        let member = (try? row.decode("member_id", as: Int64.self)) ?? 0
-                        let status = (try? row.decode("status", as: String.self)) ?? "?"
-                        let expires = (try? row.decode("expires_at", as: Date.self)).map { global.timeFormat.format($0, jobZone: nil) } ?? "?"
-                        print("coupon \(couponID): template \(template), member \(member), \(status), expires \(expires)")
+                        print(
+                            "coupon \(couponID): template \(found.templateKey), member \(found.memberID), \(found.status), "
+                                + "expires \(global.timeFormat.format(found.expiresAt, jobZone: nil))")
                     }
                 case .malformed(let reason):
                     // The reason already reads "not a coupon code: …".

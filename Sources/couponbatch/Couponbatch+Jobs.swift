@@ -114,21 +114,30 @@ extension Couponbatch {
         }
 
         struct Resume: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Resume a paused job from the next due slot.")
+            static let configuration = CommandConfiguration(
+                abstract: "Resume a paused job from the next due slot (the slots of the pause are never caught up).")
 
             @OptionGroup var global: GlobalOptions
             @Argument(help: "The job's name.") var job: String
+            @Option(help: ArgumentHelp("Resume as of this ISO 8601 instant instead of the database's now (testing).", visibility: .hidden))
+            var now: String?
 
-            func run() throws { try setPaused(job, false, global) }
+            func run() throws {
+                let instant = try now.map { text in
+                    guard let parsed = ISOInstant.parse(text) else { throw ValidationError("--now must be an ISO 8601 instant") }
+                    return parsed
+                }
+                try setPaused(job, false, global, now: instant)
+            }
         }
     }
 }
 
 /// Pause state lives in the database so every runner sees it.
-private func setPaused(_ job: String, _ paused: Bool, _ global: GlobalOptions) throws {
+private func setPaused(_ job: String, _ paused: Bool, _ global: GlobalOptions, now: Date? = nil) throws {
     _ = global.makeLogger()
     let deployment = try global.loadDeployment()
     guard deployment.job(named: job) != nil else { throw ConfigurationError("no job named \"\(job)\"") }
-    try RunQueries.setPaused(job, paused, now: Date(), try global.connect())
+    try SlotLedger().setPaused(job: job, paused, now: now, try global.connect())
     print("\(job): \(paused ? "paused" : "resumed")")
 }

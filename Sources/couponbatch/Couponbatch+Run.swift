@@ -36,7 +36,8 @@ extension Couponbatch {
                     "no job named \"\(job)\" in \(global.jobsDir)"
                         + (SpellingSuggestion.closest(to: job, among: deployment.jobs.map(\.name)).map { " (did you mean \"\($0)\"?)" } ?? ""))
             }
-            let slot = at.flatMap(ISOInstant.parse) ?? Date()
+            // Without --at the database's clock names the slot (the one clock every runner shares).
+            let slot = at.flatMap(ISOInstant.parse)
             let times = global.timeDisplay(deployment)
             let stop = StopSignal()
             let signals = SignalTrap(stop: stop)
@@ -44,6 +45,7 @@ extension Couponbatch {
             let progress = ProgressDisplay(enabled: !json && Terminal.isInteractive(.standardError), logger: logger)
             let engine = runner.makeRunner(global: global, logger: logger, stop: stop, progress: progress.handler)
             if dryRun {
+                let slot = try slot ?? SlotLedger.databaseNow(try global.connect())
                 let report = try engine.dryRun(definition, slot: slot, deployment: deployment)
                 RunOutput.printDryRun(report, job: definition, slot: slot, times: times, json: json)
                 return
@@ -56,13 +58,13 @@ extension Couponbatch {
                 if !json, ended, let summary = try? RunQueries.summary(id: report.runID, try global.connect()) {
                     RunOutput.printSummary(summary, times: times, json: false)
                 }
-                if report.outcome == .failed || report.outcome == .retrying { throw ExitCode(1) }
-                if report.outcome == .released || report.outcome == .leaseLost { throw ExitCode(75) }
+                let status = ExitStatus(report.outcome)
+                if status != .ok { throw status }
             case .existing(let summary):
                 if !json { print("run \(summary.id) of \(summary.job) at this slot already exists; its result:") }
                 RunOutput.printSummary(summary, times: times, json: json)
-                if summary.status == "failed" { throw ExitCode(1) }
-                if summary.status == "running" || summary.status == "pending" { throw ExitCode(75) }
+                let status = ExitStatus(runStatus: summary.status)
+                if status != .ok { throw status }
             }
         }
     }

@@ -29,8 +29,10 @@ extension Couponbatch {
                     throw ConfigurationError("job \(job) is a \(definition.kind.rawValue) job; only issue jobs have segments")
                 }
                 let connection = try global.connect()
+                let asOf = try at.flatMap(ISOInstant.parse) ?? SlotLedger.databaseNow(connection)
                 let resolved = try SegmentResolver.resolve(
-                    action.segment, asOf: at.flatMap(ISOInstant.parse) ?? Date(), connection: connection, logger: logger)
+                    action.segment, asOf: asOf, connection: connection,
+                    options: .init(sandbox: global.segmentSandbox), logger: logger)
                 let count = try resolved.count(connection: connection)
                 let sample = try resolved.sample(connection: connection, limit: 5)
                 print("\(job): \(count) members")

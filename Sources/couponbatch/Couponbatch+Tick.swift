@@ -30,12 +30,14 @@ extension Couponbatch {
             let signals = SignalTrap(stop: stop)
             defer { signals.cancel() }
             let engine = runner.makeRunner(global: global, logger: logger, stop: stop)
-            let reports = try engine.tick(deployment, now: now.flatMap(ISOInstant.parse) ?? Date())
+            // Without --now the database server's clock decides what is due, not this host's.
+            let reports = try engine.tick(deployment, now: now.flatMap(ISOInstant.parse))
             RunOutput.printReports(reports, times: global.timeDisplay(deployment))
             if let metricsTextfile {
                 try MetricsBackend.writeTextfile(metricsTextfile, refreshingWith: try? global.connect())
             }
-            if reports.contains(where: { $0.outcome == .failed || $0.outcome == .retrying }) { throw ExitCode(1) }
+            // A run left for another runner is not this tick's failure: the next tick resumes it.
+            if reports.contains(where: { ExitStatus($0.outcome) == .jobFailed }) { throw ExitStatus.jobFailed }
         }
     }
 }

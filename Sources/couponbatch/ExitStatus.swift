@@ -3,8 +3,8 @@ import CouponKit
 import Foundation
 import Postgres
 
-/// sysexits codes of DESIGN.md.
-enum ExitStatus: Int32 {
+/// sysexits codes of DESIGN.md: every exit code of the executable comes from here.
+enum ExitStatus: Int32, Error {
     case ok = 0
     case jobFailed = 1
     case usage = 64
@@ -12,6 +12,8 @@ enum ExitStatus: Int32 {
     case unavailable = 69
     case temporaryFailure = 75
     case configuration = 78
+    /// A second SIGINT or SIGTERM while stopping (128 + SIGINT, as shells report it).
+    case interrupted = 130
 
     init(_ category: FailureCategory) {
         switch category {
@@ -22,6 +24,29 @@ enum ExitStatus: Int32 {
         case .configuration: self = .configuration
         }
     }
+
+    /// How a run this process drove ended: failed (for good or until its retry) is 1; given up
+    /// for another runner to resume (shutdown, a database outage past the budget, a stall,
+    /// a takeover) is 75, worth retrying.
+    init(_ outcome: RunReport.Outcome) {
+        switch outcome {
+        case .succeeded: self = .ok
+        case .failed, .retrying: self = .jobFailed
+        case .released, .leaseLost: self = .temporaryFailure
+        }
+    }
+
+    /// A run found in the ledger (not driven by this process), by its status.
+    init(runStatus status: String) {
+        switch RunStatus(rawValue: status) {
+        case .failed: self = .jobFailed
+        case .running, .pending: self = .temporaryFailure
+        default: self = .ok
+        }
+    }
+
+    /// Exits with this status (`exit` itself, so no code reaches the OS around this type).
+    func exitNow() -> Never { exit(rawValue) }
 }
 
 /// Exits with the code an error deserves, after printing it on stderr.
@@ -30,11 +55,9 @@ enum ExitStatus: Int32 {
 func terminate(withFailure error: any Error) -> Never {
     if let categorized = error as? any CategorizedError {
         printError(categorized.description)
-        exit(ExitStatus(categorized.category).rawValue)
+        ExitStatus(categorized.category).exitNow()
     }
-    if let status = error as? ExitCode {
-        exit(status.rawValue)
-    }
+    if let status = error as? ExitStatus { status.exitNow() }
     Couponbatch.exit(withError: error)
 }
 

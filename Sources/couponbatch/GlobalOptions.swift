@@ -59,6 +59,15 @@ struct GlobalOptions: ParsableArguments {
         try Connection.connect(url: resolvedDatabaseURL)
     }
 
+    /// Where `sql:` segments run: the same database as the read-only role, or the URL in
+    /// COUPONBATCH_SEGMENT_DATABASE_URL when that role has a password of its own.
+    var segmentSandbox: SegmentSandbox {
+        let readerURL = ProcessInfo.processInfo.environment["COUPONBATCH_SEGMENT_DATABASE_URL"].flatMap {
+            $0.isEmpty ? nil : $0
+        }
+        return SegmentSandbox.forDatabase(url: resolvedDatabaseURL, readerURL: readerURL)
+    }
+
     /// Sets up logging once and returns the command's logger.
     func makeLogger(label: String = "couponbatch") -> Logger {
         LoggingBootstrap.bootstrap(format: logFormat, level: verbose ? .debug : .info)

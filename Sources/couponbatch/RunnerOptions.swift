@@ -12,20 +12,40 @@ struct RunnerOptions: ParsableArguments {
     @Option(help: "Seconds a run's lease lasts without a heartbeat before another runner may take it over.")
     var leaseSeconds: Int = 60
 
+    @Option(
+        help: """
+            Seconds the database may stay unreachable (a restart, a failover) before this runner gives its runs \
+            up for the next runner and exits 75; within it, runs reconnect and carry on.
+            """)
+    var dbOutageSeconds: Double = RetryStrategy.defaultOutageSeconds
+
+    @Option(help: "Seconds one statement of a chunk may take before PostgreSQL cancels it (the chunk rolls back).")
+    var statementTimeoutSeconds: Int = 60
+
     func validate() throws {
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256") }
         guard (1...3600).contains(leaseSeconds) else { throw ValidationError("--lease-seconds must be between 1 and 3600") }
+        guard (0...86_400).contains(dbOutageSeconds) else {
+            throw ValidationError("--db-outage-seconds must be between 0 and 86400")
+        }
+        guard (1...86_400).contains(statementTimeoutSeconds) else {
+            throw ValidationError("--statement-timeout-seconds must be between 1 and 86400")
+        }
     }
 
     func makeRunner(global: GlobalOptions, logger: Logger, stop: StopSignal = StopSignal(), progress: ProgressHandler? = nil)
         -> Runner
     {
         let url = global.resolvedDatabaseURL
+        let options = Runner.Options(
+            workers: workers, leaseSeconds: leaseSeconds, outageSeconds: dbOutageSeconds,
+            statementTimeoutSeconds: statementTimeoutSeconds)
+        let settings = options.connectionSettings
         return Runner(
-            options: .init(workers: workers, leaseSeconds: leaseSeconds),
-            connect: { try Connection.connect(url: url) },
+            options: options,
+            connect: { try Connection.connect(url: url, settings: settings) },
             resolver: ExecutorRegistry.standard,
-            logger: logger, stop: stop, progress: progress)
+            logger: logger, stop: stop, progress: progress, segmentSandbox: global.segmentSandbox)
     }
 }
 

@@ -13,7 +13,7 @@ final class SignalTrap {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                if stop.isRequested { exit(130) }
+                if stop.isRequested { ExitStatus.interrupted.exitNow() }
                 stop.request()
             }
             source.resume()

@@ -158,7 +158,9 @@ struct SchedulingPolicyTests {
         }
         let list = try fixture.run(["jobs", "list"])
         #expect(list.stdout.contains("paused"), "\(list.stdout)")
-        let resume = try fixture.run(["jobs", "resume", "often"])
+        // A cursor left behind, as when no runner ticked during the pause: resuming moves it to now.
+        try fixture.connect().execute("UPDATE job_state SET scheduled_through = '2026-01-05T00:00:30Z' WHERE job = 'often'")
+        let resume = try fixture.run(["jobs", "resume", "often", "--now", "2026-01-05T00:05:30Z"])
         #expect(resume.status == 0 && resume.stdout == "often: resumed\n", "\(resume.transcript)")
         let tick = try Self.tick(fixture, "2026-01-05T00:06:00Z")
         #expect(tick.status == 0, "\(tick.transcript)")

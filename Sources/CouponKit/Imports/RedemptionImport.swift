@@ -103,7 +103,7 @@ public struct RedemptionImport: Sendable {
     private func claimRun(_ connection: Connection) throws -> ClaimedRun {
         for _ in 0..<5 {
             let now = try connection.query("SELECT clock_timestamp() AS now").row(0).decode("now", as: Date.self)
-            let recorded = try ledger.recordManual(job: Self.job, slot: now, dryRun: false, connection)
+            let recorded = try SlotLedger().recordManual(job: Self.job, slot: now, connection)
             guard recorded.created else { continue }
             if let run = try ledger.takeNext(jobs: [Self.job], forbidOverlap: [], onlyRun: recorded.id, connection) {
                 return run
@@ -161,11 +161,11 @@ public struct RedemptionImport: Sendable {
                 }
                 rejections.forEach(onReject)
                 return counts
-            } catch let error as PostgresError where error.code == .uniqueViolation && tries < RetryStrategy.chunk.attempts {
+            } catch let error as PostgresError where error.code == .uniqueViolation && tries < RetryStrategy.database.attempts {
                 continue  // a till recorded one of these request ids meanwhile; the retry sees it
             } catch {
-                guard RetryStrategy.chunk.shouldRetry(error, attempt: tries) else { throw error }
-                Thread.sleep(forTimeInterval: RetryStrategy.chunk.delay(attempt: tries))
+                guard RetryStrategy.database.shouldRetry(error, attempt: tries) else { throw error }
+                Thread.sleep(forTimeInterval: RetryStrategy.database.delay(attempt: tries))
             }
         }
     }

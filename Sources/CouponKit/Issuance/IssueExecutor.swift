@@ -37,7 +37,8 @@ public struct IssueExecutor: JobExecutor {
     func makeIssuePlan(_ context: RunContext, _ connection: Connection, register: Bool = true) throws -> IssuePlan {
         let issuedAt = context.run.slot
         let segment = try SegmentResolver.resolve(
-            action.segment, asOf: issuedAt, connection: connection, logger: context.logger)
+            action.segment, asOf: issuedAt, connection: connection,
+            options: .init(sandbox: context.segmentSandbox), logger: context.logger)
         var warnings = segment.warnings.map { "\($0)" }
         func lines(_ grants: [CouponGrant]) throws -> [IssuePlan.Line] {
             try grants.map { grant in

@@ -192,7 +192,7 @@ extension CouponRedeemer {
 
     /// One till request in a transaction of its own, retried when a concurrent request with the
     /// same request id won the race (the retry then reports that request's result or the reuse).
-    public func redeem(_ attempt: RedemptionAttempt, _ connection: Connection, retry: RetryStrategy = .chunk) throws
+    public func redeem(_ attempt: RedemptionAttempt, _ connection: Connection, retry: RetryStrategy = .database) throws
         -> RedemptionOutcome
     {
         var tries = 0

@@ -64,15 +64,18 @@ public struct RetentionPlan: Sendable, Equatable, Codable {
 
     static let finished = "status IN ('succeeded', 'failed', 'skipped', 'cancelled') AND finished_at < $3"
 
-    /// Drops the plan, keeping how many chunks it had, so progress still reads "4/4".
+    /// Drops the plan, keeping how many chunks it had and how many committed (counted before
+    /// the chunk rows go, in the same transaction), so progress still reads "4/4".
     static let pruneCheckpointsSQL = """
         UPDATE job_runs
         SET checkpoint = (checkpoint - 'plan') || jsonb_strip_nulls(jsonb_build_object(
-                'chunks_total', jsonb_array_length(checkpoint->'plan'->'chunks'), 'pruned_at', now()))
+                'chunks_total', jsonb_array_length(checkpoint->'plan'->'chunks'),
+                'chunks_done', (SELECT count(*) FROM run_chunks c WHERE c.run_id = job_runs.id),
+                'pruned_at', now()))
         WHERE id >= $1 AND id < $2 AND \(finished) AND checkpoint ? 'plan'
         """
 
-    /// `chunks_done` stays in the checkpoint (commitChunk keeps it there), so rows can go.
+    /// `chunks_done` was written into the checkpoint just before, so the rows can go.
     static let deleteChunksSQL = """
         DELETE FROM run_chunks c
         USING job_runs r

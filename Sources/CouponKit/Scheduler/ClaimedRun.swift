@@ -11,7 +11,6 @@ public struct ClaimedRun: Sendable, Equatable {
     public let failures: Int
     public let startedAt: Date
     public let checkpointJSON: String
-    public let dryRun: Bool
 
     init(row: Row) throws {
         id = try row.decode("id")
@@ -22,7 +21,6 @@ public struct ClaimedRun: Sendable, Equatable {
         failures = try row.decode("failures")
         startedAt = try row.decodeIfPresent("started_at") ?? Date()
         checkpointJSON = try row.decode("checkpoint")
-        dryRun = try row.decode("dry_run")
     }
 }
 
@@ -51,6 +49,5 @@ extension ClaimedRun {
         self.failures = 0
         self.startedAt = Date()
         self.checkpointJSON = "{}"
-        self.dryRun = true
     }
 }

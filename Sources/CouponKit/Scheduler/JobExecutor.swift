@@ -99,12 +99,19 @@ public struct RunContext: Sendable {
     public let job: JobDefinition
     public let deployment: Deployment
     public let logger: Logger
+    /// Where `sql:` segments run (a read-only role on a connection of its own); nil only in
+    /// tests that exercise a kind without a runner.
+    public let segmentSandbox: SegmentSandbox?
 
-    public init(run: ClaimedRun, job: JobDefinition, deployment: Deployment, logger: Logger) {
+    public init(
+        run: ClaimedRun, job: JobDefinition, deployment: Deployment, logger: Logger,
+        segmentSandbox: SegmentSandbox? = nil
+    ) {
         self.run = run
         self.job = job
         self.deployment = deployment
         self.logger = logger
+        self.segmentSandbox = segmentSandbox
     }
 }
 

@@ -1,8 +1,9 @@
 import Foundation
 import Postgres
 
-/// The `job_runs` ledger: claiming slots, taking runs over, heartbeats, fenced chunk commits,
-/// and finishing. Every statement that changes a run a runner holds checks (id, attempt).
+/// The `job_runs` ledger's leases and fencing: taking runs (and taking them over), heartbeats,
+/// fenced chunk commits, and finishing. Every statement that changes a run a runner holds checks
+/// (id, attempt). Which slots exist at all is `SlotLedger`'s business.
 public struct RunLedger: Sendable {
     public let owner: String
     public let leaseSeconds: Int
@@ -20,99 +21,7 @@ public struct RunLedger: Sendable {
         public var description: String { "run \(runID) attempt \(attempt) lost its lease; another runner owns it now" }
     }
 
-    static let columns = "id, job, slot, trigger, attempt, failures, started_at, checkpoint::text AS checkpoint, dry_run"
-
-    // MARK: - Claiming slots
-
-    /// Records the decisions for one job's due slots and advances its cursor, in one
-    /// transaction under the job's advisory lock. Slots already in the ledger are left alone,
-    /// so any number of runners can plan the same job at once.
-    public func record(
-        job: String, decisions: [SlotDecision], through now: Date, forbidOverlap: Bool, _ connection: Connection
-    ) throws -> [SlotDecision] {
-        try connection.transaction { tx in
-            try tx.advisoryTransactionLock(Self.lockKey(job))
-            var earlierOpen = false
-            if forbidOverlap {
-                earlierOpen = try !tx.query(
-                    "SELECT 1 FROM job_runs WHERE job = $1 AND status IN ('pending', 'running') LIMIT 1", [job]
-                ).isEmpty
-            }
-            let final = decisions.map { decision -> SlotDecision in
-                if case .run(let slot, _) = decision, earlierOpen {
-                    return .skip(slot: slot, reason: "an earlier run of the job is still running (concurrency: forbid)")
-                }
-                return decision
-            }
-            // One statement for all the slots; those already in the ledger are left alone.
-            var slots: [String] = []
-            var triggers: [String] = []
-            var statuses: [String] = []
-            var reasons: [String] = []
-            for decision in final {
-                slots.append(decision.slot.postgresText ?? "")
-                switch decision {
-                case .run(_, let trigger):
-                    triggers.append(trigger.rawValue)
-                    statuses.append(RunStatus.pending.rawValue)
-                    reasons.append("")
-                case .skip(_, let reason):
-                    triggers.append(RunTrigger.schedule.rawValue)
-                    statuses.append(RunStatus.skipped.rawValue)
-                    reasons.append(reason)
-                }
-            }
-            let inserted = try tx.query(
-                """
-                INSERT INTO job_runs (job, slot, trigger, status, error, not_before, finished_at)
-                SELECT $1, d.slot, d.trigger, d.status, nullif(d.reason, ''),
-                       CASE WHEN d.status = 'pending' THEN now() END,
-                       CASE WHEN d.status = 'skipped' THEN now() END
-                FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[]) AS d(slot, trigger, status, reason)
-                ON CONFLICT (job, slot) DO NOTHING
-                RETURNING slot
-                """, [job, slots, triggers, statuses, reasons])
-            let insertedSlots = Set(try inserted.rows.map { try $0.decode("slot", as: Date.self) })
-            let recorded = final.filter { insertedSlots.contains($0.slot) }
-            try advanceCursor(job: job, to: now, tx)
-            return recorded
-        }
-    }
-
-    /// Marks slots up to `now` as considered (never moves the cursor back).
-    public func advanceCursor(job: String, to now: Date, _ connection: Connection) throws {
-        try connection.execute(
-            "UPDATE job_state SET scheduled_through = greatest(scheduled_through, $2) WHERE job = $1", [job, now])
-    }
-
-    /// The job's scheduling cursor and pause flag; a job seen for the first time starts one
-    /// minute before `now`, so the slot of the current minute is due.
-    public func state(job: String, now: Date, _ connection: Connection) throws -> (cursor: Date, paused: Bool) {
-        try connection.execute(
-            """
-            INSERT INTO job_state (job, scheduled_through) VALUES ($1, $2::timestamptz - interval '1 minute')
-            ON CONFLICT (job) DO NOTHING
-            """, [job, now])
-        let row = try connection.query("SELECT scheduled_through, paused FROM job_state WHERE job = $1", [job]).row(0)
-        return (try row.decode("scheduled_through"), try row.decode("paused"))
-    }
-
-    /// Inserts a manual run for (job, slot) unless that slot exists; returns the run's id and
-    /// whether this call created it.
-    public func recordManual(job: String, slot: Date, dryRun: Bool, _ connection: Connection) throws -> (
-        id: Int64, created: Bool
-    ) {
-        let inserted = try connection.query(
-            """
-            INSERT INTO job_runs (job, slot, trigger, status, not_before, dry_run)
-            VALUES ($1, $2, 'manual', 'pending', now(), $3)
-            ON CONFLICT (job, slot) DO NOTHING
-            RETURNING id
-            """, [job, slot, dryRun])
-        if let row = inserted.first { return (try row.decode("id"), true) }
-        let existing = try connection.query("SELECT id FROM job_runs WHERE job = $1 AND slot = $2", [job, slot]).row(0)
-        return (try existing.decode("id"), false)
-    }
+    static let columns = "id, job, slot, trigger, attempt, failures, started_at, checkpoint::text AS checkpoint"
 
     // MARK: - Taking runs
 
@@ -221,6 +130,13 @@ public struct RunLedger: Sendable {
             })
     }
 
+    /// A chunk's counts if it has committed (by any attempt), else nil: asked before redoing a
+    /// chunk whose COMMIT reply was lost with the connection.
+    public func committedChunk(_ run: ClaimedRun, chunk: Int, _ connection: Connection) throws -> RunCounts? {
+        try connection.query("SELECT counts::text FROM run_chunks WHERE run_id = $1 AND chunk = $2", [run.id, chunk])
+            .first?.decode(0, as: PostgresJSON<RunCounts>.self).value
+    }
+
     /// Records a chunk and adds its counts, inside the chunk's own transaction. Throws
     /// `LeaseLost` when (id, attempt) is no longer current, so the whole chunk rolls back.
     public func commitChunk(_ run: ClaimedRun, chunk: Int, counts: RunCounts, in transaction: Connection) throws {
@@ -229,9 +145,7 @@ public struct RunLedger: Sendable {
             """
             WITH fence AS (
                 UPDATE job_runs
-                SET counts = jsonb_add_counts(counts, $3::jsonb),
-                    checkpoint = jsonb_set(checkpoint, '{chunks_done}',
-                        to_jsonb(coalesce((checkpoint->>'chunks_done')::int, 0) + 1))
+                SET counts = jsonb_add_counts(counts, $3::jsonb)
                 WHERE id = $1 AND attempt = $2 AND status = 'running'
                 RETURNING id
             )
@@ -244,6 +158,9 @@ public struct RunLedger: Sendable {
     // MARK: - Ending a run
 
     /// Marks the run finished (succeeded or failed), or schedules a retry after a failure.
+    ///
+    /// Safe to repeat after a lost COMMIT reply: when the run already ended at this attempt
+    /// (only this runner can end its own attempt), that ending is returned instead of `LeaseLost`.
     @discardableResult
     public func finish(
         _ run: ClaimedRun, status: RunStatus, error: String?, note: String?, retryAfterSeconds: Int?,
@@ -260,18 +177,29 @@ public struct RunLedger: Sendable {
                 checkpoint = CASE WHEN $6::text IS NULL THEN checkpoint ELSE jsonb_set(checkpoint, '{note}', to_jsonb($6::text)) END
             WHERE id = $1 AND attempt = $2 AND status = 'running'
             """, [run.id, run.attempt, finalStatus.rawValue, error, retryAfterSeconds ?? 0, note])
-        guard updated == 1 else { throw LeaseLost(runID: run.id, attempt: run.attempt) }
-        return finalStatus
+        if updated == 1 { return finalStatus }
+        let ended = try connection.query(
+            "SELECT status FROM job_runs WHERE id = $1 AND attempt = $2 AND status <> 'running'", [run.id, run.attempt])
+        if let row = ended.first, let status = RunStatus(rawValue: try row.decode("status")), status == finalStatus {
+            return status
+        }
+        throw LeaseLost(runID: run.id, attempt: run.attempt)
     }
 
     /// Gives the lease up at once (graceful shutdown): the run stays `running` with a lapsed
     /// lease, so the next runner takes it over and resumes after the last committed chunk.
+    ///
+    /// Waits at most two seconds for the run's row: a stuck transaction of this very run may hold
+    /// it, and then the lease lapses by itself.
     public func release(_ run: ClaimedRun, _ connection: Connection) throws {
-        try connection.execute(
-            """
-            UPDATE job_runs SET lease_until = now() - interval '1 millisecond', owner = NULL
-            WHERE id = $1 AND attempt = $2 AND status = 'running'
-            """, [run.id, run.attempt])
+        try connection.transaction { tx in
+            try tx.execute("SELECT set_config('lock_timeout', '2000', true)")
+            try tx.execute(
+                """
+                UPDATE job_runs SET lease_until = now() - interval '1 millisecond', owner = NULL
+                WHERE id = $1 AND attempt = $2 AND status = 'running'
+                """, [run.id, run.attempt])
+        }
     }
 
     /// Releases every lease this runner still holds (shutdown after the grace period ran out),

@@ -123,19 +123,15 @@ public enum RunQueries {
         return Dictionary(rows.map { ($0.job, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
+    /// A run's counts, summed over its committed chunks.
+    public static func counts(runID: Int64, _ connection: Connection) throws -> RunCounts {
+        try connection.query("SELECT counts::text FROM job_runs WHERE id = $1", [runID]).row(0)
+            .decode(0, as: PostgresJSON<RunCounts>.self).value
+    }
+
     /// Paused jobs, for `jobs list`.
     public static func pausedJobs(_ connection: Connection) throws -> Set<String> {
         Set(try connection.query("SELECT job FROM job_state WHERE paused").rows.map { try $0.decode("job", as: String.self) })
-    }
-
-    /// Pauses or resumes a job (state in the database, so every runner sees it).
-    public static func setPaused(_ job: String, _ paused: Bool, now: Date, _ connection: Connection) throws {
-        try connection.execute(
-            """
-            INSERT INTO job_state (job, paused, paused_at, scheduled_through)
-            VALUES ($1, $2, CASE WHEN $2 THEN now() END, $3::timestamptz - interval '1 minute')
-            ON CONFLICT (job) DO UPDATE SET paused = $2, paused_at = CASE WHEN $2 THEN now() END
-            """, [job, paused, now])
     }
 }
 

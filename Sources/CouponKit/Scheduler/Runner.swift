@@ -13,11 +13,28 @@ public final class Runner: Sendable {
         public var workers: Int
         public var leaseSeconds: Int
         public var identity: RunnerIdentity
+        /// How long the database may stay unreachable before this runner gives its runs up
+        /// (`--db-outage-seconds`); within it, restarts and failovers only delay a run.
+        public var outageSeconds: Double
+        /// `statement_timeout` of chunk work (`--statement-timeout-seconds`).
+        public var statementTimeoutSeconds: Int
 
-        public init(workers: Int = 4, leaseSeconds: Int = 60, identity: RunnerIdentity = RunnerIdentity()) {
+        public init(
+            workers: Int = 4, leaseSeconds: Int = 60, identity: RunnerIdentity = RunnerIdentity(),
+            outageSeconds: Double = RetryStrategy.defaultOutageSeconds, statementTimeoutSeconds: Int = 60
+        ) {
             self.workers = workers
             self.leaseSeconds = leaseSeconds
             self.identity = identity
+            self.outageSeconds = outageSeconds
+            self.statementTimeoutSeconds = statementTimeoutSeconds
+        }
+
+        /// The database settings of a runner's connections: keepalives, and an idle-in-transaction
+        /// limit so that a transaction whose runner went silent ends and frees its locks. Not
+        /// shorter than 30 s, so a kind that works between statements (a webhook call) is not cut.
+        public var connectionSettings: ConnectionSettings {
+            ConnectionSettings(idleInTransactionTimeoutSeconds: max(leaseSeconds, 30))
         }
     }
 
@@ -29,11 +46,16 @@ public final class Runner: Sendable {
     let progress: ProgressHandler?
     let tokens: WorkerTokens
     let ledger: RunLedger
+    let slotLedger = SlotLedger()
+    let segmentSandbox: SegmentSandbox?
+    let retry: RetryStrategy
 
     public init(
         options: Options, connect: @escaping @Sendable () throws -> Connection, resolver: @escaping ExecutorResolver,
-        logger: Logger, stop: StopSignal = StopSignal(), progress: ProgressHandler? = nil
+        logger: Logger, stop: StopSignal = StopSignal(), progress: ProgressHandler? = nil,
+        segmentSandbox: SegmentSandbox? = nil
     ) {
+        self.segmentSandbox = segmentSandbox
         self.options = options
         self.connect = connect
         self.resolver = resolver
@@ -42,25 +64,37 @@ public final class Runner: Sendable {
         self.progress = progress
         self.tokens = WorkerTokens(count: options.workers)
         self.ledger = RunLedger(owner: options.identity.owner, leaseSeconds: options.leaseSeconds)
+        self.retry = RetryStrategy.database.withOutage(seconds: options.outageSeconds)
     }
 
     var driver: RunDriver {
-        RunDriver(ledger: ledger, connect: connect, tokens: tokens, stop: stop, logger: logger, progress: progress)
+        RunDriver(
+            ledger: ledger, connect: connect, tokens: tokens, stop: stop, logger: logger, progress: progress,
+            retry: retry, statementTimeoutSeconds: options.statementTimeoutSeconds, segmentSandbox: segmentSandbox)
+    }
+
+    /// A connection for this thread that comes back after an outage (within the budget).
+    func reconnecting() -> ReconnectingConnection {
+        ReconnectingConnection(connect: connect, retry: retry, logger: logger, stop: stop)
     }
 
     // MARK: - Planning
 
     /// Records every scheduled job's slots due by `now` (runs as pending, missed ones as
-    /// skipped per the job's catch-up policy). Returns what this call recorded.
+    /// skipped per the job's catch-up policy). Returns what this call recorded. Without `now`
+    /// the database server's clock decides, so runners on hosts whose clocks disagree agree.
     @discardableResult
-    public func planDueSlots(_ deployment: Deployment, now: Date, _ connection: Connection) throws -> [String: [SlotDecision]] {
+    public func planDueSlots(_ deployment: Deployment, now given: Date? = nil, _ connection: Connection) throws
+        -> [String: [SlotDecision]]
+    {
+        let now = try given ?? SlotLedger.databaseNow(connection)
         var recorded: [String: [SlotDecision]] = [:]
         for job in deployment.jobs {
             guard let schedule = job.schedule else { continue }
-            let state = try ledger.state(job: job.name, now: now, connection)
+            let state = try slotLedger.state(job: job.name, now: now, connection)
             if state.paused {
                 // A paused job does not pile up missed slots to catch up on when resumed.
-                try ledger.advanceCursor(job: job.name, to: now, connection)
+                try slotLedger.advanceCursor(job: job.name, to: now, connection)
                 continue
             }
             guard state.cursor < now else { continue }
@@ -68,7 +102,7 @@ public final class Runner: Sendable {
             let decisions = SlotPlanner.decide(
                 slots: slots, now: now, catchUp: job.catchUp, startingDeadlineSeconds: job.startingDeadlineSeconds,
                 maxCatchUp: job.maxCatchUp)
-            let done = try ledger.record(
+            let done = try slotLedger.record(
                 job: job.name, decisions: decisions, through: now, forbidOverlap: job.concurrency == .forbid, connection)
             if !done.isEmpty { recorded[job.name] = done }
         }
@@ -93,7 +127,7 @@ public final class Runner: Sendable {
 
     /// Takes and drives startable runs until none is left (a tick's work), or only `runID`.
     public func drain(_ deployment: Deployment, onlyRun runID: Int64? = nil) throws -> [RunReport] {
-        let control = try connect()
+        let control = reconnecting()
         let jobs = deployment.jobs.map(\.name)
         let forbid = deployment.jobs.filter { $0.concurrency == .forbid }.map(\.name)
         let reports = Mutex<[RunReport]>([])
@@ -114,7 +148,9 @@ public final class Runner: Sendable {
             let busy = inFlight.load(ordering: .acquiring)
             let next: ClaimedRun?
             do {
-                next = try ledger.takeNext(jobs: jobs, forbidOverlap: forbid, onlyRun: runID, control)
+                // A claim whose COMMIT reply was lost is not repeated here: that run's lease
+                // lapses and it is taken over like any other.
+                next = try control.run { try ledger.takeNext(jobs: jobs, forbidOverlap: forbid, onlyRun: runID, $0) }
             } catch {
                 tokens.release()
                 group.wait()
@@ -150,7 +186,14 @@ public final class Runner: Sendable {
         let jobs = deployment.jobs.map(\.name)
         let forbid = deployment.jobs.filter { $0.concurrency == .forbid }.map(\.name)
         while !stop.isRequested, tokens.tryAcquire() {
-            guard let run = try ledger.takeNext(jobs: jobs, forbidOverlap: forbid, control) else {
+            let next: ClaimedRun?
+            do {
+                next = try ledger.takeNext(jobs: jobs, forbidOverlap: forbid, control)
+            } catch {
+                tokens.release()
+                throw error
+            }
+            guard let run = next else {
                 tokens.release()
                 return
             }
@@ -167,7 +210,7 @@ public final class Runner: Sendable {
     func execute(_ run: ClaimedRun, _ deployment: Deployment) -> RunReport {
         guard let job = deployment.job(named: run.job), let executor = resolver(job) else {
             // The job file is gone or its kind unknown to this build: give the lease back.
-            if let connection = try? connect() { try? ledger.release(run, connection) }
+            try? reconnecting().run { try ledger.release(run, $0) }
             return RunReport(
                 runID: run.id, job: run.job, slot: run.slot, attempt: run.attempt, outcome: .released, counts: [:],
                 note: nil, error: "no executor for job \(run.job)", seconds: 0)
@@ -175,10 +218,10 @@ public final class Runner: Sendable {
         return driver.drive(run, job: job, deployment: deployment, executor: executor)
     }
 
-    /// `tick`: plan what is due by `now`, run it all in parallel, wait, return the reports.
-    public func tick(_ deployment: Deployment, now: Date) throws -> [RunReport] {
-        let connection = try connect()
-        try planDueSlots(deployment, now: now, connection)
+    /// `tick`: plan what is due by `now` (default: the database's clock), run it all in
+    /// parallel, wait, return the reports.
+    public func tick(_ deployment: Deployment, now: Date? = nil) throws -> [RunReport] {
+        try reconnecting().run { try planDueSlots(deployment, now: now, $0) }
         return try drain(deployment)
     }
 
@@ -191,25 +234,33 @@ public final class Runner: Sendable {
         case existing(RunSummary)
     }
 
-    /// `run JOB --at SLOT`: one run for (job, slot), whoever asks how often.
-    public func runManually(_ job: JobDefinition, slot: Date, deployment: Deployment) throws -> ManualResult {
+    /// `run JOB --at SLOT`: one run for (job, slot), whoever asks how often. Without a slot,
+    /// the database's now.
+    public func runManually(_ job: JobDefinition, slot given: Date?, deployment: Deployment) throws -> ManualResult {
         if let trigger = job.trigger {
             throw ConfigurationError(
                 "job \(job.name) issues on \(trigger.eventType) events, not by hand: record one with `couponbatch events add`")
         }
-        let connection = try connect()
+        let control = reconnecting()
+        // The slot is fixed before the insert, so repeating the insert after a lost reply finds
+        // the row the first one made instead of making a second run.
+        let slot = try given ?? control.run { try SlotLedger.databaseNow($0) }
         if job.concurrency == .forbid {
-            let busy = try connection.query(
-                "SELECT id FROM job_runs WHERE job = $1 AND status = 'running' AND lease_until >= now() AND slot <> $2 LIMIT 1",
-                [job.name, slot])
-            if let row = busy.first {
-                throw BusyJob(job: job.name, runID: try row.decode("id"))
+            let busy = try control.run { connection in
+                try connection.query(
+                    """
+                    SELECT id FROM job_runs
+                    WHERE job = $1 AND status = 'running' AND lease_until >= now()
+                      AND ($2::timestamptz IS NULL OR slot <> $2) LIMIT 1
+                    """, [job.name, slot]
+                ).first.map { try $0.decode("id", as: Int64.self) }
             }
+            if let busy { throw BusyJob(job: job.name, runID: busy) }
         }
-        let (id, _) = try ledger.recordManual(job: job.name, slot: slot, dryRun: false, connection)
+        let id = try control.run { try slotLedger.recordManual(job: job.name, slot: slot, $0).id }
         let reports = try drain(deployment, onlyRun: id)
         if let mine = reports.first(where: { $0.runID == id }) { return .ran(mine) }
-        return .existing(try RunQueries.summary(id: id, connection))
+        return .existing(try control.run { try RunQueries.summary(id: id, $0) })
     }
 
     public struct BusyJob: CategorizedError {
@@ -222,11 +273,13 @@ public final class Runner: Sendable {
     }
 
     /// `run JOB --dry-run`: what a run would do, writing nothing.
-    public func dryRun(_ job: JobDefinition, slot: Date, deployment: Deployment) throws -> DryRunReport {
+    public func dryRun(_ job: JobDefinition, slot given: Date?, deployment: Deployment) throws -> DryRunReport {
         guard let executor = resolver(job) else { throw ConfigurationError("job \(job.name): no executor for its kind") }
         let connection = try connect()
+        let slot = try given ?? SlotLedger.databaseNow(connection)
         let run = ClaimedRun(id: 0, job: job.name, slot: slot, trigger: .manual, attempt: 0)
-        let context = RunContext(run: run, job: job, deployment: deployment, logger: logger)
+        let context = RunContext(
+            run: run, job: job, deployment: deployment, logger: logger, segmentSandbox: segmentSandbox)
         // Kinds write nothing in a dry run; segment snapshots they resolve are caches keyed by content.
         return try executor.dryRun(context, connection)
     }

@@ -43,13 +43,16 @@ public struct SchedulerLoop: Sendable {
             } catch {
                 logger.info("job files are invalid; keeping the previous definitions", metadata: ["error": "\(error)"])
             }
-            let now = clock.now()
+            var now = clock.now()
             do {
                 if control == nil || control?.isOpen == false {
                     if control != nil { CouponMetrics.databaseReconnected() }
                     control = try runner.connect()
                 }
                 guard let connection = control else { continue }
+                // The system clock is the database server's: runners on hosts whose clocks
+                // disagree still agree on which slots are due. A driven clock (tests) is its own.
+                if clock.isSystem { now = try SlotLedger.databaseNow(connection) }
                 try runner.planDueSlots(deployment, now: now, connection)
                 try runner.startAvailable(deployment, group: group, reports: onReport)
             } catch {
@@ -72,7 +75,9 @@ public struct SchedulerLoop: Sendable {
         var wait = pollSeconds
         for job in deployment.jobs {
             guard let schedule = job.schedule, let next = schedule.next(after: now, in: job.timeZone) else { continue }
-            wait = min(wait, clock.realSeconds(until: next) + 0.001)
+            let simulated: Double = Swift.max(0, next.timeIntervalSince(now))
+            let real: Double = simulated / clock.scale + 0.001
+            wait = Swift.min(wait, real)
         }
         return max(0.01, wait)
     }

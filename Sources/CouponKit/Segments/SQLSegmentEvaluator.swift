@@ -16,8 +16,9 @@ import Postgres
 ///    PostgreSQL only accepts for smallint, integer and bigint: a text or numeric column is
 ///    refused while planning, even when the query would return no rows.
 ///
-/// This guards against mistakes, not against a hostile author: job files are configuration
-/// written by the merchant's operators, and the database role is the security boundary.
+/// These guard against mistakes. Against a hostile author the boundary is the database role:
+/// runners evaluate the SQL on a `SegmentSandbox` connection, logged in as a read-only role
+/// with pinned settings, that nothing else uses.
 enum SQLSegmentEvaluator {
     /// Returns the distinct ids (NULLs dropped), ascending.
     static func memberIDs(sql: String, field: String, timeout: Duration, connection: Connection) throws -> [Int64] {
@@ -80,6 +81,10 @@ enum SQLSegmentEvaluator {
                 field: field, reason: .sqlNotMemberIDs,
                 message: "the query's first column must be an integer member id (smallint, integer or bigint), "
                     + "not \(type); cast it if the values are ids")
+        case PostgresError.Code.insufficientPrivilege.sqlstate:
+            return SegmentError(
+                field: field, reason: .sqlRejected,
+                message: "segment SQL may only read the member and coupon tables, and nothing was changed: \(error.message)")
         case PostgresError.Code.queryCanceled.sqlstate:
             return SegmentError(
                 field: field, reason: .sqlTimedOut,

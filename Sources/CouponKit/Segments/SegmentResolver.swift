@@ -24,13 +24,17 @@ public enum SegmentResolver {
         public var sqlStatementTimeout: Duration
         /// The job field the segment came from, prefixed to errors (`segment.all[1].sql: …`).
         public var field: String
+        /// Where `sql:` rules run; nil runs them on `connection` itself (tests of the guards only).
+        public var sandbox: SegmentSandbox?
 
         public init(
-            listDirectory: String? = nil, sqlStatementTimeout: Duration = .seconds(60), field: String = "segment"
+            listDirectory: String? = nil, sqlStatementTimeout: Duration = .seconds(60), field: String = "segment",
+            sandbox: SegmentSandbox? = nil
         ) {
             self.listDirectory = listDirectory
             self.sqlStatementTimeout = sqlStatementTimeout
             self.field = field
+            self.sandbox = sandbox
         }
     }
 
@@ -186,8 +190,15 @@ private struct Resolution {
 
     private func snapshotSQL(_ sql: String, field: String) throws -> SegmentSnapshot {
         precondition(!connection.inTransaction, "SegmentResolver.resolve stores snapshots in transactions of its own")
-        let ids = try SQLSegmentEvaluator.memberIDs(
-            sql: sql, field: field, timeout: options.sqlStatementTimeout, connection: connection)
+        let ids: [Int64]
+        if let sandbox = options.sandbox {
+            let reader = try sandbox.connect(Int(SQLSegmentEvaluator.milliseconds(options.sqlStatementTimeout)))
+            ids = try SQLSegmentEvaluator.memberIDs(
+                sql: sql, field: field, timeout: options.sqlStatementTimeout, connection: reader)
+        } else {
+            ids = try SQLSegmentEvaluator.memberIDs(
+                sql: sql, field: field, timeout: options.sqlStatementTimeout, connection: connection)
+        }
         let stored = try SegmentSnapshotStore.store(
             sortedMemberIDs: ids, kind: .sql, source: sql, connection: connection)
         logger?.info(

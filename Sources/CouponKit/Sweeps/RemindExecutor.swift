@@ -26,7 +26,9 @@ public struct RemindExecutor: JobExecutor {
     func makePlan(_ context: RunContext, _ connection: Connection) throws -> SweepPlan {
         let slot = context.run.slot
         let segment = try action.segment.map {
-            try SegmentResolver.resolve($0, asOf: slot, connection: connection, logger: context.logger)
+            try SegmentResolver.resolve(
+                $0, asOf: slot, connection: connection, options: .init(sandbox: context.segmentSandbox),
+                logger: context.logger)
         }
         let window = SweepWindow(
             after: slot, through: slot.addingTimeInterval(Double(action.beforeSeconds)), templateKeys: action.templateKeys)
