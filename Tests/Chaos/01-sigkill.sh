@@ -4,8 +4,9 @@ source "$(dirname "$0")/lib.sh"
 templates '  - {key: cash, type: cash, off_fen: 1000, validity: {days: 7}, stock: 10000000}'
 issue_job big 10000
 seed 1000000
-kills=0; starts=0; runs=0; day=10
-slot="2026-11-${day}T02:00:00Z"
+kills=0; starts=0; runs=0
+slot_of() { date -u -d "2026-11-01 + $1 days" +%Y-%m-%dT02:00:00Z; }
+slot=$(slot_of 0)
 while (( kills < 20 )); do
   # The killed runner's lease must lapse before a new runner can resume the run.
   wait_for "SELECT coalesce(bool_and(lease_until < now()), true) FROM job_runs WHERE status = 'running'" 30
@@ -21,7 +22,7 @@ while (( kills < 20 )); do
     [ "$rc" = 0 ] || [ "$rc" = 75 ] || fail "run exited $rc: $(cat "$WORK_DIR/err")"
   fi
   if [ "$(q "SELECT status FROM job_runs WHERE slot = '$slot'")" = succeeded ]; then
-    runs=$((runs + 1)); day=$((day + 1)); slot="2026-11-${day}T02:00:00Z"
+    runs=$((runs + 1)); slot=$(slot_of "$runs")
   fi
 done
 # Finish the run that was killed last.
