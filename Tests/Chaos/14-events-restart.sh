@@ -1,8 +1,6 @@
 # Member events keep arriving while PostgreSQL is restarted twice under two schedulers: senders
 # retry a refused insert (same external id), schedulers reconnect, and in the end every event
 # has exactly one outcome and exactly one coupon — none lost, none twice.
-# It runs under the chaos suite of issue 8 (Tests/Chaos/lib.sh and run.sh, `make chaos`), which has
-# not landed yet; until then it is kept here so that suite picks it up unchanged.
 source "$(dirname "$0")/lib.sh"
 templates '  - {key: cash, type: cash, off_fen: 500, validity: {days: 7}}'
 cat > "$JOBS_DIR/thanks.yaml" <<YAML
