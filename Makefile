@@ -395,7 +395,7 @@ chaos: pg-start release
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq faketime >/dev/null; \
 	fi; \
 	base="$$(cat .pg-url)"; \
-	BIN="$(CURDIR)/$(RELEASE_BIN)" BASE_URL="$${base%/*}" PG_CTL="$(PG_RUN) $(PG_BIN)/pg_ctl -D $(PGDATA_DIR)" \
+	BIN="$(CURDIR)/$(RELEASE_BIN)" BASE_URL="$${base%/*}" ADMIN_URL="$$(echo "$${base%/*}" | sed 's#//couponbatch@#//couponbatch_admin@#')" PG_CTL="$(PG_RUN) $(PG_BIN)/pg_ctl -D $(PGDATA_DIR)" \
 	  SCENARIOS="$(SCENARIOS)" bash Tests/Chaos/run.sh
 
 clean: pg-stop bench-pg-stop

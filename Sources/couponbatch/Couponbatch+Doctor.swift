@@ -25,7 +25,7 @@ extension Couponbatch {
                 if let action = check.action, check.level != .ok { line += " — " + action }
                 print(line)
             }
-            if checks.contains(where: { $0.level == .fail }) { throw ExitCode(1) }
+            if checks.contains(where: { $0.level == .fail }) { throw ExitStatus.jobFailed }
         }
     }
 }

@@ -145,7 +145,7 @@ extension Couponbatch {
                 print(
                     "delivered \(total.delivered), dead \(total.dead), waiting for quiet hours \(total.deferred); "
                         + "pending: \(left.retrying) to retry, \(left.waiting) not yet due")
-                if left.retrying > 0 { throw ExitCode(75) }
+                if left.retrying > 0 { throw ExitStatus.temporaryFailure }
             }
         }
     }

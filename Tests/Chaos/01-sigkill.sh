@@ -16,7 +16,7 @@ while (( kills < 20 )); do
   # The killed runner's lease must lapse before a new runner can resume the run.
   wait_for "SELECT coalesce(bool_and(lease_until < now()), true) FROM job_runs WHERE status = 'running'" 30
   starts=$((starts + 1))
-  cb run big --at "$slot" --workers 2 --lease-seconds 1 >"$WORK_DIR/out" 2>"$WORK_DIR/err" &
+  cb_start run big --at "$slot" --workers 2 --lease-seconds 1 >"$WORK_DIR/out" 2>"$WORK_DIR/err"
   pid=$!
   # A random moment of the run: planning, a chunk in flight, a commit, or finishing.
   sleep "$(awk -v r="$RANDOM" -v s="$span_ms" 'BEGIN { printf "%.3f", 0.05 + (r % 1000) / 1000 * s / 1000 }')"

@@ -12,7 +12,7 @@ check_exact "$(q "SELECT id FROM job_runs WHERE slot = '2026-11-20T02:00:00Z'")"
 checked=$members; retries=0
 for i in 1 2 3; do
   slot="2026-11-2${i}T02:00:00Z"
-  cb run restart --at "$slot" --workers 2 --lease-seconds 10 >"$WORK_DIR/out$i" 2>"$WORK_DIR/err$i" &
+  cb_start run restart --at "$slot" --workers 2 --lease-seconds 10 >"$WORK_DIR/out$i" 2>"$WORK_DIR/err$i"
   pid=$!
   wait_for "SELECT count(*) >= 3 FROM run_chunks c JOIN job_runs r ON r.id = c.run_id WHERE r.slot = '$slot'" 60
   if [ "$(q "SELECT status FROM job_runs WHERE slot = '$slot'")" != running ]; then fail "run $i ended before the fault"; fi

@@ -7,7 +7,7 @@ issue_job frozen 2000
 members=200000
 seed "$members"
 slot=2026-11-23T02:00:00Z
-cb run frozen --at "$slot" --workers 1 --lease-seconds 2 >"$WORK_DIR/outA" 2>"$WORK_DIR/errA" &
+cb_start run frozen --at "$slot" --workers 1 --lease-seconds 2 >"$WORK_DIR/outA" 2>"$WORK_DIR/errA"
 a=$!
 wait_for "SELECT count(*) >= 5 FROM run_chunks" 60
 kill -STOP "$a"

@@ -8,7 +8,7 @@ members=300000
 seed "$members"
 slot=2026-11-23T02:00:00Z
 lease=5
-cb run hung --at "$slot" --workers 1 --lease-seconds $lease >"$WORK_DIR/outA" 2>"$WORK_DIR/errA" &
+cb_start run hung --at "$slot" --workers 1 --lease-seconds $lease >"$WORK_DIR/outA" 2>"$WORK_DIR/errA"
 a=$!
 wait_for "SELECT count(*) >= 3 FROM run_chunks" 60
 backend=""
@@ -18,7 +18,7 @@ done
 kill -STOP "$backend"
 t0=$(date +%s.%N)
 until [ "$(q "SELECT attempt FROM job_runs WHERE slot = '$slot'")" -ge 2 ]; do
-  cb run hung --at "$slot" --workers 2 --lease-seconds $lease >"$WORK_DIR/outB" 2>"$WORK_DIR/errB" &
+  cb_start run hung --at "$slot" --workers 2 --lease-seconds $lease >"$WORK_DIR/outB" 2>"$WORK_DIR/errB"
   b=$!
   sleep 0.5
   if [ "$(q "SELECT attempt FROM job_runs WHERE slot = '$slot'")" -ge 2 ]; then break; fi

@@ -24,6 +24,9 @@ fail() { echo "FAIL $SCENARIO: $*" >&2; exit 1; }
 expect_eq() { [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"; }
 
 cb() { "$BIN" "$@" --jobs-dir "$JOBS_DIR" --database-url "$DB_URL"; }
+# `cb … &` would background a subshell, and a signal sent to $! would miss the runner itself:
+# cb_start starts the binary in the background directly, so $! is the runner's own pid.
+cb_start() { "$BIN" "$@" --jobs-dir "$JOBS_DIR" --database-url "$DB_URL" & }
 
 templates() { printf 'templates:\n%s\n' "$1" > "$JOBS_DIR/templates.yaml"; }
 

@@ -5,7 +5,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${BIN:?}" "${BASE_URL:?}" "${PG_CTL:?}"
 export BIN BASE_URL PG_CTL
-admin="$BASE_URL/postgres"
+# Databases are made and dropped as the cluster's superuser: DROP … WITH (FORCE) must also end
+# autovacuum workers, which the application role (no superuser) may not.
+admin="${ADMIN_URL:-$BASE_URL}/postgres"
 failed=0
 started=$SECONDS
 while read -r script description; do
@@ -13,7 +15,7 @@ while read -r script description; do
   number=${script%%-*}
   if [ -n "${SCENARIOS:-}" ] && ! [[ " $SCENARIOS " == *" $number "* ]]; then continue; fi
   db="chaos_${number}"
-  psql "$admin" -qX -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+  psql "$admin" -qX -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db OWNER couponbatch" >/dev/null
   DATABASE_URL="$BASE_URL/$db" "$BIN" migrate >/dev/null
   echo "==> $script: $description"
   t0=$SECONDS

@@ -36,6 +36,13 @@ import Testing
             }
             process.signal(SIGKILL)
             _ = process.wait()
+            // A COMMIT the killed runner sent just before dying still lands: look once its
+            // sessions are gone, so the ledger and the rows are read as one settled state.
+            _ = try eventually(within: 10) {
+                try fixture.int(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'"
+                ) == 0
+            }
             kills += 1
             points = points.dropFirst()
             try check("after kill \(kills)")
