@@ -2,7 +2,10 @@
 # (and some ticks) on a host clock an hour ahead (libfaketime): every due slot ran exactly once,
 # none before its time by the database's clock, none from the skewed host's future.
 source "$(dirname "$0")/lib.sh"
-command -v faketime >/dev/null || fail "faketime is missing (make chaos installs it)"
+# libfaketime preloaded into the binary itself (not the `faketime` wrapper, which would stand
+# between a signal and the scheduler): its clock reads an hour ahead of this host's.
+faketime_lib=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
+[ -n "$faketime_lib" ] || fail "libfaketime is missing (make chaos installs the faketime package)"
 jobs=12
 for i in $(seq -w 1 $jobs); do
   cat > "$JOBS_DIR/every-$i.yaml" <<YAML
@@ -14,29 +17,28 @@ chunks: 3
 sleep_ms: 20
 YAML
 done
-ahead() { faketime -f '+1h' "$@"; }
 started=$(q "SELECT now()")
 pids=()
 for host in normal normal ahead; do
   if [ "$host" = ahead ]; then
-    ahead "$BIN" scheduler --poll-seconds 1 --workers 2 --jobs-dir "$JOBS_DIR" --database-url "$DB_URL" >/dev/null 2>"$WORK_DIR/sched-$host-${#pids[@]}" &
+    LD_PRELOAD="$faketime_lib" FAKETIME="+1h" "$BIN" scheduler --poll-seconds 1 --workers 2 --jobs-dir "$JOBS_DIR" --database-url "$DB_URL" >/dev/null 2>"$WORK_DIR/sched-$host-${#pids[@]}" &
   else
     "$BIN" scheduler --poll-seconds 1 --workers 2 --jobs-dir "$JOBS_DIR" --database-url "$DB_URL" >/dev/null 2>"$WORK_DIR/sched-$host-${#pids[@]}" &
   fi
   pids+=($!)
 done
 # The skew is real: the wrapped process's clock reads an hour ahead of this one.
-skew=$(( $(ahead date +%s) - $(date +%s) ))
+skew=$(( $(LD_PRELOAD="$faketime_lib" FAKETIME="+1h" date +%s) - $(date +%s) ))
 (( skew >= 3590 )) || fail "faketime did not skew the clock ($skew s)"
 ticks=0
 until [ "$(q "SELECT now() >= '$started'::timestamptz + interval '180 seconds'")" = t ]; do
   sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.1f", 1 + (r % 60) / 10 }')"
-  if (( RANDOM % 2 )); then ahead "$BIN" tick --jobs-dir "$JOBS_DIR" --database-url "$DB_URL" >/dev/null 2>>"$WORK_DIR/ticks" || true
+  if (( RANDOM % 2 )); then LD_PRELOAD="$faketime_lib" FAKETIME="+1h" "$BIN" tick --jobs-dir "$JOBS_DIR" --database-url "$DB_URL" >/dev/null 2>>"$WORK_DIR/ticks" || true
   else cb tick >/dev/null 2>>"$WORK_DIR/ticks" || true; fi
   ticks=$((ticks + 1))
 done
 for pid in "${pids[@]}"; do kill -TERM "$pid"; done
-for pid in "${pids[@]}"; do wait "$pid" || fail "a scheduler exited $?: $(tail -3 "$WORK_DIR"/sched-*)"; done
+for pid in "${pids[@]}"; do wait "$pid" || fail "a scheduler exited $?: $(tail -n 3 "$WORK_DIR"/sched-*)"; done
 ended=$(q "SELECT now()")
 # Runs a stopped scheduler left (released leases) are finished by one more tick.
 cb tick >/dev/null 2>>"$WORK_DIR/ticks" || true

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 templates '  - {key: cash, type: cash, off_fen: 1000, validity: {days: 7}}'
 issue_job hung 5000
-members=300000
+members=1000000
 seed "$members"
 slot=2026-11-23T02:00:00Z
 lease=5
@@ -13,7 +13,9 @@ a=$!
 wait_for "SELECT count(*) >= 3 FROM run_chunks" 60
 backend=""
 until [ -n "$backend" ]; do
-  backend=$(q "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'couponbatch' AND state = 'active' AND query LIKE 'INSERT INTO coupons%' LIMIT 1")
+  # The chunk statement (a WITH … INSERT INTO coupons …) of the run's one worker.
+  backend=$(q "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'couponbatch' AND state = 'active' AND query LIKE '%INSERT INTO coupons%' LIMIT 1")
+  [ "$(q "SELECT status FROM job_runs WHERE slot = '$slot'")" = running ] || fail "the run ended before a chunk could be caught in flight"
 done
 kill -STOP "$backend"
 t0=$(date +%s.%N)

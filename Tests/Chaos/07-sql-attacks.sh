@@ -16,7 +16,7 @@ psql "$DB_URL" -qX -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
 bystander=$!
 wait_for "SELECT count(*) = 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" 10
 sql_job terminate "SELECT id FROM members WHERE (SELECT bool_or(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'couponbatch') IS NOT NULL"
-attack_refused terminate "permission denied|must be a member"
+attack_refused terminate "permission denied|must be a member|must be a superuser"
 kill -0 "$bystander" || fail "the bystander session was terminated"
 sql_job readfile "SELECT id FROM members WHERE length(pg_read_file('postgresql.conf')) > 0"
 attack_refused readfile "permission denied"
