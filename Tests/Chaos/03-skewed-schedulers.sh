@@ -37,8 +37,11 @@ until [ "$(q "SELECT now() >= '$started'::timestamptz + interval '180 seconds'")
   else cb tick >/dev/null 2>>"$WORK_DIR/ticks" || true; fi
   ticks=$((ticks + 1))
 done
-for pid in "${pids[@]}"; do kill -TERM "$pid"; done
-for pid in "${pids[@]}"; do wait "$pid" || fail "a scheduler exited $?: $(tail -n 3 "$WORK_DIR"/sched-*)"; done
+for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+for pid in "${pids[@]}"; do
+  rc=0; wait "$pid" || rc=$?
+  [ "$rc" = 0 ] || fail "scheduler $pid exited $rc: $(tail -n 5 "$WORK_DIR"/sched-*)"
+done
 ended=$(q "SELECT now()")
 # Runs a stopped scheduler left (released leases) are finished by one more tick.
 cb tick >/dev/null 2>>"$WORK_DIR/ticks" || true
