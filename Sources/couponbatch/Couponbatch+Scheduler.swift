@@ -79,10 +79,12 @@ extension Couponbatch {
                 }, pollSeconds: pollSeconds,
                 graceSeconds: graceSeconds, logger: logger)
             let url = global.resolvedDatabaseURL
+            // The same connection hygiene and segment sandbox as the runs' own connections.
+            let settings = engine.options.connectionSettings
             let events = TriggerLoop(
-                connect: { try Connection.connect(url: url) }, deployment: { current.withLock { $0 } },
+                connect: { try Connection.connect(url: url, settings: settings) }, deployment: { current.withLock { $0 } },
                 owner: engine.options.identity.owner, pollSeconds: eventPollSeconds, batchSize: eventBatchSize, stop: stop,
-                logger: logger)
+                logger: logger, segmentSandbox: global.segmentSandbox)
             let eventsDone = DispatchSemaphore(value: 0)
             WorkerThread.start {
                 events.run()

@@ -94,6 +94,27 @@ struct TriggerTests {
         #expect(try fixture.waitUntil(seconds: 10) { try fixture.outcomes(job: "thanks")["silent-2"] == "issued" })
     }
 
+    @Test func aTriggerJobsSQLSegmentRunsInTheReadOnlySandbox() throws {
+        let fixture = try IssueFixture(templates: Self.templates, jobs: [])
+        try fixture.addMembers(1...4)
+        // A bystander session of the application role, as another runner would be.
+        let bystander = try fixture.db.connect()
+        let pid = bystander.backendPID
+        try fixture.addJob(
+            triggerJob(
+                "hostile", segment: "{sql: \"SELECT id FROM members WHERE pg_terminate_backend(\(pid))\"}",
+                "coupons: [{template: thanks-5}]"))
+        let scheduler = try fixture.startScheduler()
+        try fixture.addPayments([1, 2])
+        // The batch is refused by the server each time the loop looks; give it several looks.
+        _ = try fixture.waitUntil(seconds: 4) { try fixture.outcomes(job: "hostile").count > 0 }
+        scheduler.signal(SIGTERM)
+        let result = scheduler.wait()
+        #expect(try bystander.query("SELECT 1").row(0).decode(0, as: Int.self) == 1, "the bystander was terminated")
+        #expect(try fixture.int("SELECT count(*) FROM coupons") == 0)
+        #expect(result.stderr.contains("permission denied") || result.stderr.contains("must be a"), "\(result.stderr)")
+    }
+
     @Test func aBatchKilledBeforeItCommitsLeavesNothingAndIsRedoneOnce() throws {
         let fixture = try IssueFixture(templates: Self.templates, jobs: [triggerJob("thanks", "coupons: [{template: thanks-5}]")])
         try fixture.addMembers(1...50)

@@ -22,10 +22,15 @@ public struct TriggerBatch {
     /// Events taken per batch at most.
     public let size: Int
     let logger: Logger
+    /// Where the job's `sql:` segment rules run (the read-only role), as for scheduled runs.
+    let segmentSandbox: SegmentSandbox?
 
     public static let defaultSize = 500
 
-    public init?(job: JobDefinition, deployment: Deployment, owner: String, size: Int = defaultSize, logger: Logger) {
+    public init?(
+        job: JobDefinition, deployment: Deployment, owner: String, size: Int = defaultSize, logger: Logger,
+        segmentSandbox: SegmentSandbox? = nil
+    ) {
         guard let trigger = job.trigger, case .issue(let action) = job.action else { return nil }
         self.job = job
         self.trigger = trigger
@@ -34,6 +39,7 @@ public struct TriggerBatch {
         self.owner = owner
         self.size = size
         self.logger = logger
+        self.segmentSandbox = segmentSandbox
     }
 
     /// What one batch did.
@@ -61,7 +67,7 @@ public struct TriggerBatch {
         let executor = IssueExecutor(action: action)
         let planning = RunContext(
             run: ClaimedRun(id: 0, job: job.name, slot: issuedAt, trigger: .event, attempt: 0), job: job,
-            deployment: deployment, logger: logger)
+            deployment: deployment, logger: logger, segmentSandbox: segmentSandbox)
         let plan = try executor.makeIssuePlan(planning, connection)
         return try connection.transaction { tx in
             let locked = try tx.query(

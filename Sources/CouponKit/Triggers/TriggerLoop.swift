@@ -20,11 +20,14 @@ public struct TriggerLoop: Sendable {
     let batchSize: Int
     let stop: StopSignal
     let logger: Logger
+    let segmentSandbox: SegmentSandbox?
 
     public init(
         connect: @escaping @Sendable () throws -> Connection, deployment: @escaping @Sendable () -> Deployment,
-        owner: String, pollSeconds: Double, batchSize: Int = TriggerBatch.defaultSize, stop: StopSignal, logger: Logger
+        owner: String, pollSeconds: Double, batchSize: Int = TriggerBatch.defaultSize, stop: StopSignal, logger: Logger,
+        segmentSandbox: SegmentSandbox? = nil
     ) {
+        self.segmentSandbox = segmentSandbox
         self.connect = connect
         self.deployment = deployment
         self.owner = owner
@@ -74,7 +77,8 @@ public struct TriggerLoop: Sendable {
                 try $0.decode(0, as: String.self)
             })
         for job in jobs where !paused.contains(job.name) {
-            guard let batch = TriggerBatch(job: job, deployment: current, owner: owner, size: batchSize, logger: logger) else {
+            guard let batch = TriggerBatch(
+                job: job, deployment: current, owner: owner, size: batchSize, logger: logger, segmentSandbox: segmentSandbox) else {
                 continue
             }
             while !stop.isRequested {
