@@ -86,36 +86,10 @@ import Testing
     @Test(arguments: scenarios)
     func aBundleRunKilledAtAnyPointAndResumedDeliversEachPeriodExactlyOnce(_ s: Scenario) throws {
         let fixture = try Self.prepare(s)
-        var kills = 0
-        var starts = 0
-        var chunkTargets = [2, 4, 7][...]
-        var finished = false
-        while !finished {
-            starts += 1
-            try #require(starts < 200, "the run never finished")
-            let process = try fixture.start("bundles", at: Self.slot, Self.arguments)
-            var exited: CommandResult?
-            if let target = chunkTargets.first {
-                while process.process.isRunning, try fixture.int("SELECT count(*) FROM run_chunks") < target { usleep(2_000) }
-                if !process.process.isRunning { exited = process.wait() }
-            } else {
-                exited = process.wait()
-            }
-            if let exited {
-                if exited.status == 0 {
-                    finished = true
-                } else {
-                    #expect(exited.status == 75, "\(exited.stdout) \(exited.stderr)")
-                    usleep(250_000)
-                }
-                continue
-            }
-            process.signal(SIGKILL)
-            _ = process.wait()
-            kills += 1
-            chunkTargets = chunkTargets.dropFirst()
-            try Self.checkConsistent(fixture, "after kill \(kills)")
-        }
+        let (kills, _) = try fixture.killAndResume(
+            at: [.afterChunks(2), .afterChunks(4), .afterChunks(7)],
+            start: { try fixture.start("bundles", at: Self.slot, Self.arguments) },
+            afterKill: { try Self.checkConsistent(fixture, $0) })
         #expect(kills >= 3)
         try Self.checkConsistent(fixture, "at the end")
         let run = try #require(try fixture.runRecord("bundles", at: Self.slot))

@@ -42,13 +42,6 @@ import Testing
             packSize: 2, served: 17_345),
     ]
 
-    enum KillPoint {
-        /// This long after the process starts (before, during or after it claims and plans).
-        case afterSeconds(Double)
-        /// Once the run has committed this many chunks in all (so always mid-run).
-        case afterChunks(Int)
-    }
-
     static let killPoints: [KillPoint] = [
         .afterSeconds(0.02), .afterSeconds(0.12), .afterChunks(3), .afterSeconds(0.3), .afterChunks(9),
         .afterChunks(14), .afterSeconds(0.6), .afterChunks(20), .afterChunks(26),
@@ -84,42 +77,9 @@ import Testing
     func aRunKilledAtAnyPointAndResumedIssuesEachPackExactlyOnce(_ s: Scenario) throws {
         let fixture = try IssueFixture(templates: s.templates, jobs: [issueJob("crash", chunkSize: 1000, s.offer)])
         try fixture.addMembers(1...s.members)
-        var kills = 0
-        var starts = 0
-        var points = Self.killPoints[...]
-        var finished: CommandResult?
-        while finished == nil {
-            starts += 1
-            try #require(starts < 200, "the run never finished")
-            let process = try fixture.start("crash", Self.arguments)
-            var exited: CommandResult?
-            switch points.first {
-            case .afterSeconds(let seconds):
-                exited = process.wait(seconds: seconds)
-            case .afterChunks(let chunks):
-                while process.process.isRunning, try fixture.int("SELECT count(*) FROM run_chunks") < chunks {
-                    usleep(2_000)
-                }
-                if !process.process.isRunning { exited = process.wait() }
-            case nil:
-                exited = process.wait()
-            }
-            if let exited {
-                if exited.status == 0 {
-                    finished = exited
-                } else {
-                    // Started while the killed runner's lease was still alive: try again.
-                    #expect(exited.status == 75, "\(exited.stdout) \(exited.stderr)")
-                    usleep(250_000)
-                }
-                continue
-            }
-            process.signal(SIGKILL)
-            _ = process.wait()
-            kills += 1
-            points = points.dropFirst()
-            try Self.checkConsistent(fixture, s, "after kill \(kills)")
-        }
+        let (kills, _) = try fixture.killAndResume(
+            at: Self.killPoints, start: { try fixture.start("crash", Self.arguments) },
+            afterKill: { try Self.checkConsistent(fixture, s, $0) })
         // Late kill points may find the run already done; the early ones always interrupt it.
         #expect(kills >= 3)
         try Self.checkConsistent(fixture, s, "at the end")

@@ -9,45 +9,9 @@ import Testing
 @Suite(.serialized) struct SweepCrashResumeTests {
     static let members = 8_000
     static let arguments = ["--workers", "2", "--lease-seconds", "1"]
-    static let killAfterChunks = [2, 7, 12]
+    static let killPoints: [KillPoint] = [.afterChunks(2), .afterChunks(7), .afterChunks(12)]
 
     enum Kind: String, CaseIterable, Sendable { case remind, expire }
-
-    /// Kills the run after each of `killAfterChunks` committed chunks (or a little after it
-    /// started, when it got there first), then lets it finish; returns how many kills hit it.
-    static func killAndResume(_ fixture: IssueFixture, job: String, check: (String) throws -> Void) throws -> Int {
-        var kills = 0
-        var points = killAfterChunks[...]
-        var starts = 0
-        while true {
-            starts += 1
-            try #require(starts < 100, "the run never finished")
-            let process = try fixture.start(job, Self.arguments, environment: IssueFixture.sweepEnvironment)
-            if let chunks = points.first {
-                while process.process.isRunning, try fixture.int("SELECT count(*) FROM run_chunks") < chunks { usleep(2_000) }
-            }
-            if !process.process.isRunning || points.isEmpty {
-                let exited = process.wait()
-                if exited.status == 0 { return kills }
-                // Started while the killed runner's lease was still alive: try again.
-                #expect(exited.status == 75, "\(exited.stdout) \(exited.stderr)")
-                usleep(300_000)
-                continue
-            }
-            process.signal(SIGKILL)
-            _ = process.wait()
-            // A COMMIT the killed runner sent just before dying still lands: look once its
-            // sessions are gone, so the ledger and the rows are read as one settled state.
-            _ = try eventually(within: 10) {
-                try fixture.int(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'"
-                ) == 0
-            }
-            kills += 1
-            points = points.dropFirst()
-            try check("after kill \(kills)")
-        }
-    }
 
     @Test(arguments: Kind.allCases)
     func aSweepKilledAtAnyPointAndResumedCoversEachCouponExactlyOnce(_ kind: Kind) throws {
@@ -86,7 +50,10 @@ import Testing
             }
         }
 
-        let kills = try Self.killAndResume(fixture, job: "sweep", check: check)
+        let (kills, _) = try fixture.killAndResume(
+            at: Self.killPoints,
+            start: { try fixture.start("sweep", Self.arguments, environment: IssueFixture.sweepEnvironment) },
+            afterKill: check)
         #expect(kills >= 2)
         try check("at the end")
         let run = try #require(try fixture.runRecord("sweep"))
