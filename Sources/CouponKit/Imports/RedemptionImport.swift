@@ -102,8 +102,7 @@ public struct RedemptionImport: Sendable {
     /// of the same file is a new run; its request ids keep it from applying anything twice).
     private func claimRun(_ connection: Connection) throws -> ClaimedRun {
         for _ in 0..<5 {
-            let now = try connection.query("SELECT clock_timestamp() AS now").row(0).decode("now", as: Date.self)
-            let recorded = try SlotLedger().recordManual(job: Self.job, slot: now, connection)
+            let recorded = try SlotLedger().recordManual(job: Self.job, slot: try SlotLedger.databaseNow(connection), connection)
             guard recorded.created else { continue }
             if let run = try ledger.takeNext(jobs: [Self.job], forbidOverlap: [], onlyRun: recorded.id, connection) {
                 return run
