@@ -52,7 +52,8 @@ deps:
 # roles, databases); couponbatch, the application's role, is NOT a superuser: it owns its
 # databases and may CREATE DATABASE (tests clone a template) and CREATE ROLE (migrate creates
 # the read-only couponbatch_segment_reader role that sql: segments run as); it is a member of
-# pg_checkpoint so `make bench` can checkpoint between cases. A cluster made before
+# pg_checkpoint and pg_signal_backend so `make bench` can checkpoint between cases and drop its
+# scratch databases WITH (FORCE) while autovacuum works in them. A cluster made before
 # this split is converted in place on the next pg-start.
 pg-start: deps
 	@if [ -n "$${DATABASE_URL:-}" ]; then \
@@ -88,7 +89,7 @@ pg-start: deps
 	fi; \
 	psql "$$admin" -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'couponbatch'" | grep -q 1 || psql "$$admin" -qc "CREATE ROLE couponbatch LOGIN"; \
 	psql "$$admin" -qc "ALTER ROLE couponbatch NOSUPERUSER CREATEDB CREATEROLE LOGIN"; \
-	psql "$$admin" -qc "GRANT pg_checkpoint TO couponbatch"; \
+	psql "$$admin" -qc "GRANT pg_checkpoint, pg_signal_backend TO couponbatch"; \
 	if ! psql "$$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = 'couponbatch'" | grep -q 1; then \
 	  psql "$$admin" -qc "CREATE DATABASE couponbatch OWNER couponbatch" ; \
 	fi
