@@ -22,7 +22,7 @@ extension Couponbatch {
             let migrations = try directory.map(Migration.load) ?? Migration.embedded()
             let connection = try global.connect()
             let outcome = try Migrator(migrations: migrations, logger: logger).migrate(connection)
-            let role = try SegmentSandbox.ensureRole(connection)
+            let role = try connection.withAdvisoryLock(Migrator.lockKey) { try SegmentSandbox.ensureRole(connection) }
             print("segment role \(SegmentSandbox.role): \(role == .created ? "created" : "checked")")
             if outcome.applied.isEmpty {
                 print("migrations: up to date (\(outcome.alreadyApplied.count) applied)")

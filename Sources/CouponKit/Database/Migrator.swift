@@ -73,8 +73,10 @@ public struct Migration: Sendable, Equatable {
 /// Concurrent migrators are serialized by an advisory lock, so two `migrate` at once leave one
 /// applied set; running it again is a no-op.
 public struct Migrator {
-    /// Advisory lock key for migrations ("cbmigrat" in ASCII).
-    static let lockKey: Int64 = 0x6362_6D69_6772_6174
+    /// Advisory lock key for migrations ("cbmigrat" in ASCII). `migrate` also holds it while it
+    /// grants the segment role, since concurrent GRANTs on one table fail with "tuple concurrently
+    /// updated".
+    public static let lockKey: Int64 = 0x6362_6D69_6772_6174
 
     public let migrations: [Migration]
     let logger: Logger

@@ -62,8 +62,8 @@ public struct SegmentSandbox: Sendable {
                 try connection.execute("CREATE ROLE \(role) LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT")
                 outcome = .created
             } catch {
-                // 42710: another migrate created it a moment ago.
-                if error.code == PostgresError.Code("42710") {
+                // 42710 or 23505: another migrate (of another database) created it a moment ago.
+                if error.code == PostgresError.Code("42710") || error.code == .uniqueViolation {
                 } else if error.code == .insufficientPrivilege {
                     let advice = "CREATE ROLE \(role) LOGIN NOSUPERUSER NOINHERIT"
                     throw ConfigurationError(
@@ -90,17 +90,23 @@ public struct SegmentSandbox: Sendable {
                 "role \(role) is too powerful for sql: segments (superuser, CREATEROLE/CREATEDB, BYPASSRLS, or a member of pg_signal_backend or a server-file role); as an administrator run: \(advice) and revoke those memberships"
             )
         }
-        let present = try connection.query(
-            "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ANY($1)",
-            [readableTables]
+        // Only tables the role cannot read yet: a GRANT rewrites the table's catalog row even when
+        // nothing changes, and a no-op migrate should write nothing.
+        let ungranted = try connection.query(
+            """
+            SELECT c.relname FROM pg_class c
+            WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ANY($1)
+              AND NOT has_table_privilege($2, c.oid, 'SELECT')
+            """,
+            [readableTables, role]
         ).rows.map { try $0.decode("relname", as: String.self) }
         do {
-            for table in present.sorted() {
+            for table in ungranted.sorted() {
                 try connection.execute("GRANT SELECT ON TABLE public.\(table) TO \(role)")
             }
         } catch {
             guard error.code == .insufficientPrivilege else { throw error }
-            let tables: String = present.sorted().joined(separator: ", ")
+            let tables: String = ungranted.sorted().joined(separator: ", ")
             throw ConfigurationError(
                 "cannot grant \(role) SELECT on the segment tables; as their owner run: GRANT SELECT ON \(tables) TO \(role)")
         }
