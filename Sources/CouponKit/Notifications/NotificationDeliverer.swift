@@ -72,17 +72,31 @@ public struct NotificationDeliverer: Sendable {
         // A batch the sink acknowledged is marked delivered by the statement that claims the
         // next one (one round trip and one commit per batch instead of two).
         var acknowledged: Batch?
+        // Where this pass's last claim ended, in the due index's order: the next claim starts
+        // there, instead of stepping again over the rows this deliverer still holds (claimed rows
+        // keep their entries in the index: the claim is a HOT update). Rows before it that come
+        // due meanwhile (a lapsed lease) are found by the claim from the start that ends a pass.
+        var cursor: (at: String, id: Int64)?
         func claim() throws -> Batch? {
-            let token = Int64.random(in: 1...Int64.max)
-            let marking = acknowledged
-            acknowledged = nil
-            let result = try connection.query(
-                Self.claim,
-                [name, token, sink.batchSize, transport.leaseSeconds, now, marking?.ids ?? [], marking?.token ?? 0])
-            let rows = result.rows
-            if let first = rows.first { tally.delivered += try first.decode(Self.claimMarkedColumn, as: Int64.self) }
-            if rows.count == 1, try rows[0].decodeIfPresent(0, as: Int64.self) == nil { return nil }
-            return try Batch(rows, token: token, wire: wire, slots: &slots, connection)
+            while true {
+                let token = Int64.random(in: 1...Int64.max)
+                let marking = acknowledged
+                acknowledged = nil
+                let from = cursor
+                let result = try connection.query(
+                    from == nil ? Self.claim : Self.claimAfterCursor,
+                    [name, token, sink.batchSize, transport.leaseSeconds, now, marking?.ids ?? [], marking?.token ?? 0]
+                        + (from.map { [$0.at, $0.id] as [any PostgresBindable] } ?? []))
+                let rows = result.rows
+                if let first = rows.first { tally.delivered += try first.decode(Self.claimMarkedColumn, as: Int64.self) }
+                guard let last = rows.last, let lastID = try last.decodeIfPresent(0, as: Int64.self) else {
+                    cursor = nil
+                    if from == nil { return nil }
+                    continue
+                }
+                cursor = (try last.decode(Self.claimCursorColumn), lastID)
+                return try Batch(rows, token: token, wire: wire, slots: &slots, connection)
+            }
         }
         func markAcknowledged() throws {
             guard let marking = acknowledged else { return }
@@ -150,7 +164,7 @@ public struct NotificationDeliverer: Sendable {
         let token: Int64
         var lines: [Data] = []
 
-        /// `rows` are the claim's (see `claim`), sorted by id. A payload that lists its coupons
+        /// `rows` are the claim's (see `claim`). A payload that lists its coupons
         /// (sweeps) is spliced as it is; one that does not (a bundle's periods) gets its coupons
         /// read by id and the message encoded (`unlisted`).
         init(_ rows: [Row], token: Int64, wire: NotificationWireText, slots: inout SlotTexts, _ connection: Connection)
@@ -260,10 +274,17 @@ public struct NotificationDeliverer: Sendable {
     /// The same statement marks delivered the batch acknowledged before ($6 its ids, $7 its
     /// token; an empty list marks nothing): its rows still hold that claim's lease, so the claim
     /// cannot take them, and `claim IS DISTINCT FROM $7` says so outright.
-    /// One row per claimed notification, sorted by id: id, job, slot, kind, member_id, openid,
-    /// coupon_ids, payload, zone (strings as JSON text), listed, kind, job, openid as text, and
-    /// how many it marked delivered (`claimMarkedColumn`). Nothing claimed: one row of NULLs but that count.
-    static let claim = """
+    /// One row per claimed notification, in the due index's order (next_try_at, id): id, job, slot,
+    /// kind, member_id, openid, coupon_ids, payload, zone (strings as JSON text), listed, kind, job,
+    /// openid as text, how many it marked delivered (`claimMarkedColumn`) and next_try_at as text
+    /// (`claimCursorColumn`, exact to the microsecond). Nothing claimed: one row of NULLs but that count.
+    static let claim = claimStatement(afterCursor: false)
+
+    /// The claim from where the previous one ended: ($8, $9) is its last row's (next_try_at, id).
+    static let claimAfterCursor = claimStatement(afterCursor: true)
+
+    static func claimStatement(afterCursor: Bool) -> String {
+        """
         WITH marked AS (
             UPDATE notifications SET status = 'delivered', delivered_at = coalesce($5::timestamptz, now()), claim = NULL,
                                      lease_until = NULL, last_error = NULL
@@ -277,23 +298,29 @@ public struct NotificationDeliverer: Sendable {
                   WHERE sink = $1 AND status = 'pending' AND next_try_at <= coalesce($5::timestamptz, now())
                     AND (lease_until IS NULL OR lease_until <= coalesce($5::timestamptz, now()))
                     AND claim IS DISTINCT FROM $7
+                    \(afterCursor ? "AND (next_try_at, id) > ($8::timestamptz, $9::bigint)" : "")
                     AND (quiet_from IS NULL
                          OR quiet_hours_end(coalesce($5::timestamptz, now()), zone, quiet_from, quiet_until) <= coalesce($5::timestamptz, now()))
-                  ORDER BY next_try_at
+                  ORDER BY next_try_at, id
                   LIMIT $3
                   FOR UPDATE SKIP LOCKED) AS due
             WHERE n.id = due.id
-            RETURNING n.id, n.job, n.slot, n.kind, n.member_id, n.openid, n.coupon_ids, n.payload, n.zone
+            RETURNING n.id, n.job, n.slot, n.kind, n.member_id, n.openid, n.coupon_ids, n.payload, n.zone, n.next_try_at
         )
-        SELECT c.*, m.marked
+        SELECT c.id, c.job, c.slot, c.kind, c.member_id, c.openid, c.coupon_ids, c.payload, c.zone, c.listed, c.kind_text,
+               c.job_text, c.openid_text, m.marked, c.next_try_at::text
         FROM (SELECT count(*)::bigint AS marked FROM marked) AS m
         LEFT JOIN (SELECT id, to_json(job)::text AS job, slot, to_json(kind)::text AS kind, member_id,
                           to_json(openid)::text AS openid, coupon_ids, payload::text AS payload, zone,
-                          kind <> 'bundle' AS listed, kind AS kind_text, job AS job_text, openid AS openid_text
+                          kind <> 'bundle' AS listed, kind AS kind_text, job AS job_text, openid AS openid_text,
+                          next_try_at, id AS order_id
                    FROM claimed) AS c ON true
-        ORDER BY c.id
+        ORDER BY c.next_try_at, c.order_id
         """
+    }
+
     static let claimMarkedColumn = 13
+    static let claimCursorColumn = 14
 
     /// A batch claimed but not sent (the sink failed the one before it): claimable again, the
     /// attempt its claim counted taken back.
