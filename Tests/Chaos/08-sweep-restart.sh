@@ -59,7 +59,7 @@ lines=$(wc -l <"$out")
 ids=$(python3 -c 'import json,sys; print(len({json.loads(l)["id"] for l in open(sys.argv[1])}))' "$out")
 expect_eq "distinct ids in the file" "$ids" "$members"
 # A second sweep whose window holds the same coupons reminds none of them again.
-cb run remind-chaos --at 2026-11-20T06:00:00Z >/dev/null
+cb run remind-chaos --at 2026-11-20T06:00:00Z >/dev/null 2>"$WORK_DIR/err-second"
 expect_eq "notifications after a second sweep" "$(q "SELECT count(*) FROM notifications")" "$members"
 
 run_with_restart expire-chaos 2026-11-24T02:00:00Z
