@@ -144,10 +144,13 @@ public struct CouponRedeemer: Sendable {
         guard !inserts.isEmpty else { return outcomes }
         try tx.execute(
             """
-            INSERT INTO redemptions (request_id, coupon_id, store, amount_fen, discount_fen, gift_sku, at, source, run_id)
-            SELECT r.request_id, r.coupon_id, r.store, r.amount_fen, r.discount_fen, nullif(r.gift_sku, ''), r.at, $8, $9
+            INSERT INTO redemptions (request_id, coupon_id, store, amount_fen, discount_fen, gift_sku, at, source, run_id,
+                                     template_key, coupon_run_id, member_id, coupon_issued_at)
+            SELECT r.request_id, r.coupon_id, r.store, r.amount_fen, r.discount_fen, nullif(r.gift_sku, ''), r.at, $8, $9,
+                   c.template_key, c.run_id, c.member_id, c.issued_at  -- the coupon's, for reports (sql/0031)
             FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::timestamptz[])
                 AS r(request_id, coupon_id, store, amount_fen, discount_fen, gift_sku, at)
+            JOIN coupons c ON c.id = r.coupon_id
             """,
             [
                 inserts.map(\.requestID), inserts.map(\.couponID), inserts.map(\.store), inserts.map(\.amountFen),
