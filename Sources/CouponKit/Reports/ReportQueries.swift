@@ -31,6 +31,10 @@ public struct ReportQueries: Sendable {
             // One scan of the period's coupons; compiling it (with inlining, as its cost estimate
             // asks) took longer than the scan it would speed up.
             try tx.execute("SET LOCAL jit = off")
+            // The scan's groups are estimated from the times it reads (one per coupon, where a
+            // month has a few thousand): at that estimate the planner sorts 10M rows, spilling
+            // to disk, instead of hashing them. Hash aggregation spills past work_mem anyway.
+            try tx.execute("SET LOCAL enable_sort = off")
             let period = try resolvePeriod(tx)
             let calendar = try self.calendar(period, tx)
             // The runs whose slot lies in the period: their arms (see `arms`).
