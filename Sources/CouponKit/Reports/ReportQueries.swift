@@ -138,16 +138,22 @@ public struct ReportQueries: Sendable {
         var orderValueFen: Int64
     }
 
+    /// Uses, those outside the member's home store, discount and order value, of `redemptions r`
+    /// with their member `m`; what follows is the WHERE.
+    static let useFigures = """
+        count(*) AS redemptions,
+               count(*) FILTER (WHERE m.home_store IS NOT NULL AND r.store <> m.home_store) AS cross_store,
+               coalesce(sum(r.discount_fen), 0)::bigint AS discount_fen,
+               coalesce(sum(r.amount_fen), 0)::bigint AS order_value_fen
+        FROM redemptions r
+        LEFT JOIN members m ON m.id = r.member_id
+        """
+
     private func redemptionUses(_ period: Period, segments: Bool, _ tx: Connection) throws -> [RedemptionUse] {
         try tx.query(
             """
             SELECT r.template_key, r.coupon_run_id, \(segments ? "coalesce(m.tier, 'unknown')" : "NULL::text") AS segment,
-                   count(*) AS redemptions,
-                   count(*) FILTER (WHERE m.home_store IS NOT NULL AND r.store <> m.home_store) AS cross_store,
-                   coalesce(sum(r.discount_fen), 0)::bigint AS discount_fen,
-                   coalesce(sum(r.amount_fen), 0)::bigint AS order_value_fen
-            FROM redemptions r
-            LEFT JOIN members m ON m.id = r.member_id
+                   \(Self.useFigures)
             WHERE r.reversed_at IS NULL AND r.coupon_issued_at >= $1 AND r.coupon_issued_at < $2
             GROUP BY 1, 2, 3
             """, [period.start, period.end]
@@ -237,12 +243,7 @@ public struct ReportQueries: Sendable {
         try tx.query(
             """
             SELECT r.store,
-                   count(*) AS redemptions,
-                   count(*) FILTER (WHERE m.home_store IS NOT NULL AND r.store <> m.home_store) AS cross_store,
-                   coalesce(sum(r.discount_fen), 0)::bigint AS discount_fen,
-                   coalesce(sum(r.amount_fen), 0)::bigint AS order_value_fen
-            FROM redemptions r
-            LEFT JOIN members m ON m.id = r.member_id
+                   \(Self.useFigures)
             WHERE r.reversed_at IS NULL AND r.at >= $1 AND r.at < $2
             GROUP BY r.store
             ORDER BY r.store
