@@ -13,11 +13,10 @@ SET template_key = c.template_key, coupon_run_id = c.run_id, member_id = c.membe
 FROM coupons c
 WHERE c.id = r.coupon_id;
 
-ALTER TABLE redemptions
-    ALTER COLUMN template_key SET NOT NULL,
-    ALTER COLUMN coupon_run_id SET NOT NULL,
-    ALTER COLUMN member_id SET NOT NULL,
-    ALTER COLUMN coupon_issued_at SET NOT NULL;
+-- Not NOT NULL: a redemption whose coupon row is gone keeps NULLs. The product never deletes a
+-- coupon, but bench databases truncate `coupons` and keep `redemptions`, and this migration must
+-- not fail there. Redemptions are recorded with all four (CouponRedeemer); reports leave out
+-- those without, as their join to coupons used to.
 
 COMMENT ON COLUMN redemptions.template_key IS 'The coupon''s template key (copied when recorded; reports group by it).';
 COMMENT ON COLUMN redemptions.coupon_run_id IS 'The run that issued the coupon (reports group by its job); run_id is the import''s.';

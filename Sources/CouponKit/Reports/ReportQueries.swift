@@ -245,6 +245,7 @@ public struct ReportQueries: Sendable {
             SELECT r.store,
                    \(Self.useFigures)
             WHERE r.reversed_at IS NULL AND r.at >= $1 AND r.at < $2
+              AND r.coupon_issued_at IS NOT NULL  -- a use of a coupon that still exists (sql/0031)
             GROUP BY r.store
             ORDER BY r.store
             """, [period.start, period.end]
