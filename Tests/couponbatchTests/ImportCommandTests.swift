@@ -143,6 +143,30 @@ import Testing
         }
     }
 
+    /// A chunk looks request ids up only for the rows the rules refuse; a recorded id on a row
+    /// the rules would redeem again (a punch card with a use left) collides, and the chunk is
+    /// retried with every id looked up first: the row is a replay, nothing is recorded twice.
+    @Test func aReplayedRowTheRulesWouldRedeemAgainIsAlreadyRecorded() throws {
+        let f = try RedemptionFixture(members: 1...2)
+        let punch = try f.couponID("punch", member: 1)
+        let rows = [
+            "code,store,amount_fen,redeemed_at,request_id",
+            "\(try f.code("punch", member: 1)),SH-009,0,2026-11-24T13:00:00+08:00,off-1",
+            "\(try f.code("cash", member: 2)),SH-009,5000,2026-11-24T12:00:00+08:00,off-2",
+        ]
+        let path = try Self.write(rows.joined(separator: "\n") + "\n", name: "punch.csv")
+        let first = try f.issue.command(["redemptions", "import", path])
+        #expect(first.status == 0, "\(first.transcript)")
+        #expect(first.stdout.contains("2 rows, 2 redeemed, 0 already recorded, 0 refused"), "\(first.stdout)")
+        #expect(try f.issue.text("SELECT status || ' ' || uses_left FROM coupons WHERE id = $1", [punch]) == "active 1")
+
+        let second = try f.issue.command(["redemptions", "import", path])
+        #expect(second.status == 0, "\(second.transcript)")
+        #expect(second.stdout.contains("2 rows, 0 redeemed, 2 already recorded, 0 refused"), "\(second.stdout)")
+        #expect(try f.issue.int("SELECT count(*) FROM redemptions") == 2)
+        #expect(try f.issue.text("SELECT status || ' ' || uses_left FROM coupons WHERE id = $1", [punch]) == "active 1")
+    }
+
     @Test func aRedemptionImportWhoseRowsAreAllRefusedWhileReadingCountsThemInItsRun() throws {
         let f = try RedemptionFixture(members: 1...2)
         let rows = [

@@ -119,6 +119,9 @@ public struct RedemptionImport: Sendable {
         onReject: (CSVRejection) -> Void
     ) throws -> RunCounts {
         var tries = 0
+        // Request ids are looked up only for refused rows at first (nearly all of a file's are
+        // new); after a collision, which a recorded id among the rows to redeem causes, all first.
+        var requestsFirst = false
         while true {
             tries += 1
             var rejections: [CSVRejection] = []
@@ -138,7 +141,7 @@ public struct RedemptionImport: Sendable {
                                 store: try row.decode("store"), amountFen: try row.decode("amount_fen"), at: try row.decode("at")))
                     }
                     var counts: RunCounts = ["rows": Int64(rows.count), "redeemed": 0, "already_recorded": 0, "rejected": 0]
-                    for (outcome, (row, attempt)) in zip(try redeemer.apply(attempts, in: tx), zip(rows, attempts)) {
+                    for (outcome, (row, attempt)) in zip(try redeemer.apply(attempts, requestsFirst: requestsFirst, in: tx), zip(rows, attempts)) {
                         switch outcome {
                         case .redeemed: counts["redeemed", default: 0] += 1
                         case .replayed: counts["already_recorded", default: 0] += 1
@@ -161,7 +164,8 @@ public struct RedemptionImport: Sendable {
                 rejections.forEach(onReject)
                 return counts
             } catch let error as PostgresError where error.code == .uniqueViolation && tries < RetryStrategy.database.attempts {
-                continue  // a till recorded one of these request ids meanwhile; the retry sees it
+                requestsFirst = true
+                continue  // a row's request id was recorded (before, or by a till meanwhile); the retry sees it
             } catch {
                 guard RetryStrategy.database.shouldRetry(error, attempt: tries) else { throw error }
                 Thread.sleep(forTimeInterval: RetryStrategy.database.delay(attempt: tries))

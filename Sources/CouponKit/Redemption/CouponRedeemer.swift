@@ -73,7 +73,15 @@ public struct CouponRedeemer: Sendable {
         self.runID = runID
     }
 
-    public func apply(_ attempts: [RedemptionAttempt], in tx: Connection) throws -> [RedemptionOutcome] {
+    /// `requestsFirst` false defers the request-id lookup (a back-fill's chunks, whose ids are
+    /// nearly all new): only the ids of attempts the rules refuse are looked up, since a recorded
+    /// id among the attempts to redeem makes the INSERT collide on `redemptions_request_id_key`,
+    /// and the caller's retry (with `requestsFirst` true) then reports it as a replay. When a
+    /// refused attempt's id was recorded, the decisions are made again with every id looked up,
+    /// so the outcomes are always those of looking every id up first.
+    public func apply(_ attempts: [RedemptionAttempt], requestsFirst: Bool = true, in tx: Connection) throws
+        -> [RedemptionOutcome]
+    {
         guard !attempts.isEmpty else { return [] }
         let ids = Array(Set(attempts.map(\.couponID))).sorted()
         let locked = try tx.query(
@@ -96,6 +104,30 @@ public struct CouponRedeemer: Sendable {
             now = try row.decode("now")
         }
         if locked.isEmpty { now = try tx.query("SELECT now()").row(0).decode(0, as: Date.self) }
+        var lookedUp: Set<String> = []
+        var known: [String: Redemption] = [:]
+        if requestsFirst {
+            lookedUp = Set(attempts.map(\.requestID))
+            known = try Self.recorded(lookedUp, tx)
+        }
+        while true {
+            let decided = decide(attempts, coupons: coupons, known: known, now: now)
+            let unchecked = Set(decided.refusedRequestIDs).subtracting(lookedUp)
+            guard !unchecked.isEmpty else { return try record(decided, origins: origins, in: tx) }
+            lookedUp.formUnion(unchecked)
+            let found = try Self.recorded(unchecked, tx)
+            guard !found.isEmpty else { return try record(decided, origins: origins, in: tx) }
+            // A refused attempt was recorded before: decide again with every id looked up.
+            known.merge(found) { first, _ in first }
+            let rest = Set(attempts.map(\.requestID)).subtracting(lookedUp)
+            lookedUp.formUnion(rest)
+            known.merge(try Self.recorded(rest, tx)) { first, _ in first }
+        }
+    }
+
+    /// The redemptions already recorded under these request ids.
+    static func recorded(_ requestIDs: Set<String>, _ tx: Connection) throws -> [String: Redemption] {
+        guard !requestIDs.isEmpty else { return [:] }
         var known: [String: Redemption] = [:]
         for row in try tx.query(
             """
@@ -104,15 +136,32 @@ public struct CouponRedeemer: Sendable {
             FROM unnest($1::text[]) AS q(request_id)
             JOIN redemptions r ON r.request_id = q.request_id
             JOIN coupons c ON c.id = r.coupon_id
-            """, [Array(Set(attempts.map(\.requestID)))]  // a join, not `= ANY`: 25× faster for a chunk's 5,000 ids
+            """, [Array(requestIDs)]  // a join, not `= ANY`: 25× faster for a chunk's 5,000 ids
         ).rows {
             let redemption = try Self.redemption(row)
             known[redemption.requestID] = redemption
         }
+        return known
+    }
 
+    /// The rules applied to the attempts in order, on the locked coupons.
+    struct Decisions {
+        var outcomes: [RedemptionOutcome] = []
+        var inserts: [Redemption] = []
+        var updates: [RedeemableCoupon] = []
+        /// Request ids of attempts refused by the rules (not through a recorded id).
+        var refusedRequestIDs: [String] = []
+    }
+
+    func decide(_ attempts: [RedemptionAttempt], coupons locked: [Int64: RedeemableCoupon], known recorded: [String: Redemption], now: Date)
+        -> Decisions
+    {
+        var coupons = locked
+        var known = recorded
         var outcomes: [RedemptionOutcome] = []
         var inserts: [Redemption] = []
         var changed: Set<Int64> = []
+        var refusedRequestIDs: [String] = []
         for attempt in attempts {
             if let first = known[attempt.requestID] {
                 outcomes.append(
@@ -123,12 +172,14 @@ public struct CouponRedeemer: Sendable {
             }
             guard var coupon = coupons[attempt.couponID] else {
                 outcomes.append(.refused(.unknownCoupon(attempt.couponID)))
+                refusedRequestIDs.append(attempt.requestID)
                 continue
             }
             let request = RedemptionRequest(store: attempt.store, amountFen: attempt.amountFen, at: attempt.at ?? now)
             switch RedemptionRules.decide(coupon, request) {
             case .failure(let refusal):
                 outcomes.append(.refused(refusal))
+                refusedRequestIDs.append(attempt.requestID)
             case .success(let decision):
                 let redemption = Redemption(
                     requestID: attempt.requestID, couponID: coupon.id, templateKey: coupon.templateKey, store: attempt.store,
@@ -144,7 +195,15 @@ public struct CouponRedeemer: Sendable {
                 outcomes.append(.redeemed(redemption, status: decision.newStatus, usesLeft: decision.newUsesLeft))
             }
         }
-        guard !inserts.isEmpty else { return outcomes }
+        return Decisions(
+            outcomes: outcomes, inserts: inserts, updates: changed.sorted().compactMap { coupons[$0] },
+            refusedRequestIDs: refusedRequestIDs)
+    }
+
+    /// Writes the redemptions and the coupons' new state, one statement each.
+    func record(_ decided: Decisions, origins: [Int64: Origin], in tx: Connection) throws -> [RedemptionOutcome] {
+        let inserts = decided.inserts
+        guard !inserts.isEmpty else { return decided.outcomes }
         try tx.execute(
             """
             INSERT INTO redemptions (request_id, coupon_id, store, amount_fen, discount_fen, gift_sku, at, source, run_id,
@@ -162,7 +221,7 @@ public struct CouponRedeemer: Sendable {
                 source, runID, inserts.map(\.templateKey), inserts.map { origins[$0.couponID]?.runID ?? 0 },
                 inserts.map { origins[$0.couponID]?.memberID ?? 0 }, inserts.map { origins[$0.couponID]?.issuedAt ?? "" },
             ])
-        let updates = changed.sorted().compactMap { coupons[$0] }
+        let updates = decided.updates
         try tx.execute(
             """
             UPDATE coupons c
@@ -174,7 +233,7 @@ public struct CouponRedeemer: Sendable {
                 updates.map(\.id), updates.map(\.status.rawValue), updates.map { Int32($0.usesLeft ?? -1) },
                 updates.map { $0.redeemedAt?.postgresText ?? "" },
             ])
-        return outcomes
+        return decided.outcomes
     }
 
     /// What a redemption row copies from its coupon for reports (sql/0031); `issuedAt` as the
