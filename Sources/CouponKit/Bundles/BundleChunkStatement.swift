@@ -79,39 +79,65 @@ enum BundleChunkStatement {
     /// redoes the chunk, so whatever this statement commits is exactly `planned`: the coupons and
     /// notifications need not wait for the periods' RETURNING (joining it back cost a fifth of the
     /// statement).
+    ///
+    /// With an outbox, the chunk's coupon ids are drawn from the coupons' own sequence before
+    /// anything is inserted (`CouponIDs`), so each member's notification takes its ids as a slice of
+    /// that array instead of grouping the coupon insert's RETURNING by member (a sort of every
+    /// coupon, a tenth of the statement).
     static func write(
-        _ planned: [PlannedDelivery], plan runPlan: BundleRunPlan, runID: Int64, outbox: BundleOutbox?, _ tx: Connection
+        _ unordered: [PlannedDelivery], plan runPlan: BundleRunPlan, runID: Int64, outbox: BundleOutbox?, _ tx: Connection
     ) throws -> Written {
-        guard !planned.isEmpty else { return Written(coupons: 0, notifications: 0) }
+        guard !unordered.isEmpty else { return Written(coupons: 0, notifications: 0) }
+        let layout = CouponIDs(unordered)
+        let planned = layout.planned
         let p = SQLParameters()
         let run = p.add(runID)
         let lines = couponLines(runPlan, run: run, p)
         // Integers only, as array text built byte by byte: the plan as its index in `plans`, the
-        // status and whether the period's row exists as one code, times as microseconds since 1970.
+        // due time as its index in `dues` (a chunk has few distinct ones), the status and whether
+        // the period's row exists as one code.
         let planKeys = runPlan.plans.map(\.key)
         let planIndex = Dictionary(uniqueKeysWithValues: planKeys.enumerated().map { ($1, Int64($0 + 1)) })
+        var dues: [Date] = []
+        var dueIndex: [Date: Int64] = [:]
+        let dueNumbers = planned.map { delivery in
+            if let known = dueIndex[delivery.dueAt] { return known }
+            dues.append(delivery.dueAt)
+            dueIndex[delivery.dueAt] = Int64(dues.count)
+            return Int64(dues.count)
+        }
         func array(_ values: (PlannedDelivery) -> Int64) -> String { SQLIntegerArray.text(planned.lazy.map(values)) }
         let statuses: [PlannedDelivery.Status] = [.delivered, .skipped, .waitingStock]
         let input = """
-            SELECT i.subscription_id, i.period, i.member_id, (\(p.add(planKeys))::text[])[i.plan_no] AS plan, i.due_micros,
-                   (\(p.add(statuses.map(\.rawValue)))::text[])[i.code % 10 + 1] AS status, i.code >= 10 AS retry, i.coupons, i.seq_base
+            SELECT i.subscription_id, i.period, i.member_id, (\(p.add(planKeys))::text[])[i.plan_no] AS plan,
+                   (\(p.add(dues))::timestamptz[])[i.due_no] AS due_at,
+                   (\(p.add(statuses.map(\.rawValue)))::text[])[i.code % 10 + 1] AS status, i.code >= 10 AS retry, i.coupons,
+                   i.seq_base, i.first_id
             FROM unnest(\(p.add(array(\.subscriptionID)))::bigint[], \(p.add(array { Int64($0.period) }))::int[],
                         \(p.add(array(\.memberID)))::bigint[], \(p.add(array { planIndex[$0.plan] ?? 0 }))::int[],
-                        \(p.add(array { Int64(($0.dueAt.timeIntervalSince1970 * 1_000_000).rounded()) }))::bigint[],
+                        \(p.add(SQLIntegerArray.text(dueNumbers)))::int[],
                         \(p.add(array { Int64((statuses.firstIndex(of: $0.status) ?? 0) + ($0.retry ? 10 : 0)) }))::int[],
-                        \(p.add(array { Int64($0.coupons) }))::int[], \(p.add(array { Int64($0.seqBase) }))::int[])
-                AS i(subscription_id, period, member_id, plan_no, due_micros, code, coupons, seq_base)
+                        \(p.add(array { Int64($0.coupons) }))::int[], \(p.add(array { Int64($0.seqBase) }))::int[],
+                        \(p.add(SQLIntegerArray.text(layout.firsts)))::int[])
+                AS i(subscription_id, period, member_id, plan_no, due_no, code, coupons, seq_base, first_id)
             """
-        let delivered = planned.filter { $0.status == .delivered }
+        // With an outbox: every coupon's id, drawn in one go; coupon `seq` of a period takes
+        // ids[first_id + seq - 1].
+        let ids = outbox == nil ? "" : """
+            ,
+            ids AS (
+                SELECT array_agg(nextval((SELECT pg_get_serial_sequence('coupons', 'id')::regclass))) AS a
+                FROM generate_series(1, \(p.add(Int64(layout.total))))
+            )
+            """
         let notified = try outbox.map {
-            ",\nn AS (\n\(try $0.insert(coupons: "c", delivered: delivered, plan: runPlan, p))\nRETURNING 1\n)"
+            ",\nn AS (\n\(try $0.insert(layout, ids: "(SELECT a FROM ids)", plan: runPlan, p))\nRETURNING 1\n)"
         }
         let sql = """
-            WITH i AS (\(input)),
+            WITH i AS (\(input))\(ids),
             inserted AS (
                 INSERT INTO bundle_deliveries (subscription_id, period, member_id, plan, due_at, status, run_id, coupons)
-                SELECT i.subscription_id, i.period, i.member_id, i.plan, to_timestamp(i.due_micros / 1000000.0), i.status,
-                       \(run), i.coupons
+                SELECT i.subscription_id, i.period, i.member_id, i.plan, i.due_at, i.status, \(run), i.coupons
                 FROM i WHERE NOT i.retry
             ),
             retried AS (
@@ -122,14 +148,14 @@ enum BundleChunkStatement {
                 RETURNING w.subscription_id, w.period
             ),
             c AS (
-                INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, label, face_value_fen,
-                                     issued_at, valid_from, expires_at, uses_left)
-                SELECT l.key, l.version, i.member_id, \(run), i.seq_base + l.seq, nullif(l.label, ''), \(lines.face),
+                INSERT INTO coupons (\(outbox == nil ? "" : "id, ")template_key, template_version, member_id, run_id, seq, label,
+                                     face_value_fen, issued_at, valid_from, expires_at, uses_left)
+                SELECT \(outbox == nil ? "" : "(SELECT a FROM ids)[i.first_id + l.seq - 1], ")l.key, l.version, i.member_id, \(run),
+                       i.seq_base + l.seq, nullif(l.label, ''), \(lines.face),
                        \(p.add(runPlan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1)
                 FROM i
                 JOIN \(lines.from) ON l.plan = i.plan AND (l.welcome = 0 OR i.period = 1)
                 WHERE i.status = 'delivered'
-                \(outbox == nil ? "" : "RETURNING id, member_id, seq")
             )\(notified ?? "")
             SELECT (SELECT count(*) FROM i WHERE i.retry AND NOT EXISTS (
                         SELECT 1 FROM retried r WHERE r.subscription_id = i.subscription_id AND r.period = i.period))::bigint,
@@ -137,8 +163,40 @@ enum BundleChunkStatement {
             """
         let row = try tx.query(sql, p.values).row(0)
         if try row.decode(0, as: Int64.self) > 0 { throw PeriodSettledMeanwhile() }
-        return Written(
-            coupons: delivered.reduce(0) { $0 + $1.coupons }, notifications: try row.decode(1, as: Int64.self))
+        return Written(coupons: layout.total, notifications: try row.decode(1, as: Int64.self))
+    }
+
+    /// Where each delivered period's coupons fall in the chunk's array of coupon ids: periods in
+    /// member, subscription and period order (as `BundleAllocation.decide` returns them), so a
+    /// member's coupons are one run of the array, in coupon number order.
+    struct CouponIDs {
+        /// The chunk's periods in that order.
+        let planned: [PlannedDelivery]
+        /// Per period of `planned`, the 1-based place of its first coupon (0 when not delivered).
+        let firsts: [Int64]
+        /// Coupons of the chunk.
+        let total: Int
+
+        init(_ unordered: [PlannedDelivery]) {
+            func before(_ a: PlannedDelivery, _ b: PlannedDelivery) -> Bool {
+                (a.memberID, a.subscriptionID, a.period) < (b.memberID, b.subscriptionID, b.period)
+            }
+            let inOrder = zip(unordered, unordered.dropFirst()).allSatisfy { !before($1, $0) }
+            planned = inOrder ? unordered : unordered.sorted(by: before)
+            var firsts: [Int64] = []
+            firsts.reserveCapacity(planned.count)
+            var next = 1
+            for delivery in planned {
+                guard delivery.status == .delivered else {
+                    firsts.append(0)
+                    continue
+                }
+                firsts.append(Int64(next))
+                next += delivery.coupons
+            }
+            self.firsts = firsts
+            total = next - 1
+        }
     }
 
     /// Every coupon line of every plan as one `unnest` (`l`), with the face value expression
