@@ -97,28 +97,40 @@ enum BundleChunkStatement {
         // due time as its index in `dues` (a chunk has few distinct ones), the status and whether
         // the period's row exists as one code.
         let planKeys = runPlan.plans.map(\.key)
-        let planIndex = Dictionary(uniqueKeysWithValues: planKeys.enumerated().map { ($1, Int64($0 + 1)) })
+        let planIndex = Dictionary(uniqueKeysWithValues: planKeys.enumerated().map { ($1, $0 + 1) })
         var dues: [Date] = []
-        var dueIndex: [Date: Int64] = [:]
-        let dueNumbers = planned.map { delivery in
-            if let known = dueIndex[delivery.dueAt] { return known }
-            dues.append(delivery.dueAt)
-            dueIndex[delivery.dueAt] = Int64(dues.count)
-            return Int64(dues.count)
-        }
-        func array(_ values: (PlannedDelivery) -> Int64) -> String { SQLIntegerArray.text(planned.lazy.map(values)) }
+        var dueIndex: [Date: Int] = [:]
         let statuses: [PlannedDelivery.Status] = [.delivered, .skipped, .waitingStock]
+        // One pass over the periods fills every column (a pass per column copied each period once more).
+        var columns = [SQLIntegerArray](repeating: SQLIntegerArray(capacity: planned.count), count: 9)
+        for (delivery, first) in zip(planned, layout.firsts) {
+            let due: Int
+            if let known = dueIndex[delivery.dueAt] {
+                due = known
+            } else {
+                dues.append(delivery.dueAt)
+                due = dues.count
+                dueIndex[delivery.dueAt] = due
+            }
+            columns[0].append(delivery.subscriptionID)
+            columns[1].append(delivery.period)
+            columns[2].append(delivery.memberID)
+            columns[3].append(planIndex[delivery.plan] ?? 0)
+            columns[4].append(due)
+            columns[5].append((statuses.firstIndex(of: delivery.status) ?? 0) + (delivery.retry ? 10 : 0))
+            columns[6].append(delivery.coupons)
+            columns[7].append(delivery.seqBase)
+            columns[8].append(first)
+        }
+        let texts = columns.map(\.text)
         let input = """
             SELECT i.subscription_id, i.period, i.member_id, (\(p.add(planKeys))::text[])[i.plan_no] AS plan,
                    (\(p.add(dues))::timestamptz[])[i.due_no] AS due_at,
                    (\(p.add(statuses.map(\.rawValue)))::text[])[i.code % 10 + 1] AS status, i.code >= 10 AS retry, i.coupons,
                    i.seq_base, i.first_id
-            FROM unnest(\(p.add(array(\.subscriptionID)))::bigint[], \(p.add(array { Int64($0.period) }))::int[],
-                        \(p.add(array(\.memberID)))::bigint[], \(p.add(array { planIndex[$0.plan] ?? 0 }))::int[],
-                        \(p.add(SQLIntegerArray.text(dueNumbers)))::int[],
-                        \(p.add(array { Int64((statuses.firstIndex(of: $0.status) ?? 0) + ($0.retry ? 10 : 0)) }))::int[],
-                        \(p.add(array { Int64($0.coupons) }))::int[], \(p.add(array { Int64($0.seqBase) }))::int[],
-                        \(p.add(SQLIntegerArray.text(layout.firsts)))::int[])
+            FROM unnest(\(p.add(texts[0]))::bigint[], \(p.add(texts[1]))::int[], \(p.add(texts[2]))::bigint[],
+                        \(p.add(texts[3]))::int[], \(p.add(texts[4]))::int[], \(p.add(texts[5]))::int[],
+                        \(p.add(texts[6]))::int[], \(p.add(texts[7]))::int[], \(p.add(texts[8]))::int[])
                 AS i(subscription_id, period, member_id, plan_no, due_no, code, coupons, seq_base, first_id)
             """
         // With an outbox: every coupon's id, drawn in one go; coupon `seq` of a period takes
