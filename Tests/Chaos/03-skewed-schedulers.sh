@@ -58,5 +58,8 @@ slots=$(q "SELECT count(*) FROM job_runs")
 per_job=$(q "SELECT min(n) FROM (SELECT count(*) AS n FROM job_runs GROUP BY job) x")
 (( per_job >= 2 )) || fail "each job should have run at least twice in three minutes, got $per_job"
 expect_eq "jobs that ran" "$(q "SELECT count(DISTINCT job) FROM job_runs")" "$jobs"
-lag=$(q "SELECT round(extract(epoch FROM max(started_at - slot))::numeric, 2) FROM job_runs WHERE trigger = 'schedule'")
-figures "3 schedulers (one host clock +1 h) and $ticks random ticks over 3 min: $jobs jobs, $slots slots each run once, 0 early, 0 from the future, max start lag $lag s"
+# A job first seen mid-minute runs that minute's slot at once (its cursor starts a minute back), up
+# to 59 s after the slot: the lag that measures the runners is that of the slots after each job's first.
+lag=$(q "SELECT round(extract(epoch FROM max(started_at - slot))::numeric, 2) FROM job_runs r
+         WHERE trigger = 'schedule' AND slot > (SELECT min(slot) FROM job_runs f WHERE f.job = r.job)")
+figures "3 schedulers (one host clock +1 h) and $ticks random ticks over 3 min: $jobs jobs, $slots slots each run once, 0 early, 0 from the future, max start lag $lag s after each job's first slot"
