@@ -69,20 +69,49 @@ public struct NotificationDeliverer: Sendable {
         var slots = SlotTexts()
         // Once per pass: notifications that came due inside their quiet hours wait for the end.
         tally.deferred += Int64(try connection.execute(Self.deferQuiet, [name, now]))
+        // A batch the sink acknowledged is marked delivered by the statement that claims the
+        // next one (one round trip and one commit per batch instead of two).
+        var acknowledged: Batch?
+        // Where this pass's last claim ended, in the due index's order: the next claim starts
+        // there, instead of stepping again over the rows this deliverer still holds (claimed rows
+        // keep their entries in the index: the claim is a HOT update). Rows before it that come
+        // due meanwhile (a lapsed lease) are found by the claim from the start that ends a pass.
+        var cursor: (at: String, id: Int64)?
         func claim() throws -> Batch? {
-            let token = Int64.random(in: 1...Int64.max)
-            let claimed = try connection.query(Self.claim, [name, token, sink.batchSize, transport.leaseSeconds, now])
-            if claimed.isEmpty { return nil }
-            return try Batch(claimed, token: token, wire: wire, slots: &slots, connection)
+            while true {
+                let token = Int64.random(in: 1...Int64.max)
+                let marking = acknowledged
+                acknowledged = nil
+                let from = cursor
+                let result = try connection.query(
+                    from == nil ? Self.claim : Self.claimAfterCursor,
+                    [name, token, sink.batchSize, transport.leaseSeconds, now, marking?.ids ?? [], marking?.token ?? 0]
+                        + (from.map { [$0.at, $0.id] as [any PostgresBindable] } ?? []))
+                let rows = result.rows
+                if let first = rows.first { tally.delivered += try first.decode(Self.claimMarkedColumn, as: Int64.self) }
+                guard let last = rows.last, let lastID = try last.decodeIfPresent(0, as: Int64.self) else {
+                    cursor = nil
+                    if from == nil { return nil }
+                    continue
+                }
+                cursor = (try last.decode(Self.claimCursorColumn), lastID)
+                return try Batch(rows, token: token, wire: wire, slots: &slots, connection)
+            }
+        }
+        func markAcknowledged() throws {
+            guard let marking = acknowledged else { return }
+            acknowledged = nil
+            tally.delivered += Int64(try connection.execute(Self.markDelivered, [marking.ids, marking.token, now]))
         }
         // Pipelined: while the sink works on one batch, the next is claimed and encoded, and the
-        // previous one's outcome recorded. A deliverer holds at most two claims at once.
+        // previous one's outcome recorded. A deliverer holds at most three claims at once (one
+        // acknowledged and not yet marked, one being sent, one claimed behind it).
         guard var current = try claim() else { return tally }
         var sending = transport.start(current.lines)
         while true {
             var next: Batch?
             do {
-                if Date().timeIntervalSince(started) < budgetSeconds { next = try claim() }
+                if Date().timeIntervalSince(started) < budgetSeconds { next = try claim() } else { try markAcknowledged() }
             } catch {
                 _ = sending.wait()
                 throw error
@@ -106,25 +135,26 @@ public struct NotificationDeliverer: Sendable {
                 return tally
             }
             if let next { sending = transport.start(next.lines) }
-            do {
-                switch outcome {
-                case .delivered:
-                    tally.delivered += Int64(try connection.execute(Self.markDelivered, [current.ids, current.token, now]))
-                case .reject(let error):
+            switch outcome {
+            case .delivered:
+                acknowledged = current
+            case .reject(let error):
+                do {
                     tally.dead += Int64(try connection.execute(Self.markRejected, [current.ids, current.token, error]))
-                    logger.info(
-                        "sink refused a batch; dead-lettered",
-                        metadata: ["sink.name": "\(name)", "batch.size": "\(current.ids.count)", "error": "\(error)"])
-                case .retry:
-                    break
+                } catch {
+                    if next != nil { _ = sending.wait() }
+                    throw error
                 }
-            } catch {
-                if next != nil { _ = sending.wait() }
-                throw error
+                logger.info(
+                    "sink refused a batch; dead-lettered",
+                    metadata: ["sink.name": "\(name)", "batch.size": "\(current.ids.count)", "error": "\(error)"])
+            case .retry:
+                break
             }
             guard let following = next else { break }
             current = following
         }
+        try markAcknowledged()
         return tally
     }
 
@@ -134,17 +164,16 @@ public struct NotificationDeliverer: Sendable {
         let token: Int64
         var lines: [Data] = []
 
-        /// `rows` are the claim's: id, job, slot, kind, member_id, openid, coupon_ids, payload, zone
-        /// (strings as JSON text), listed (whether the payload lists its coupons). Sorted by id.
-        /// A payload that lists its coupons (sweeps) is spliced as it is; one that does not (a
-        /// bundle's periods) gets its coupons read by id and the message encoded (`unlisted`).
-        init(_ rows: QueryResult, token: Int64, wire: NotificationWireText, slots: inout SlotTexts, _ connection: Connection)
+        /// `rows` are the claim's (see `claim`). A payload that lists its coupons
+        /// (sweeps) is spliced as it is; one that does not (a bundle's periods) gets its coupons
+        /// read by id and the message encoded (`unlisted`).
+        init(_ rows: [Row], token: Int64, wire: NotificationWireText, slots: inout SlotTexts, _ connection: Connection)
             throws
         {
             self.token = token
             var out: [UInt8] = []
             var unlisted: [(line: Int, message: NotificationMessage, zone: TimeZone)] = []
-            for row in rows.rows {
+            for row in rows {
                 let id: Int64 = try row.decode(0)
                 let zone: String = try row.decode(8)
                 let fields = NotificationWireText.Fields(
@@ -242,27 +271,56 @@ public struct NotificationDeliverer: Sendable {
 
     /// A batch of due notifications, claimed with a token and a lease; the attempt is counted now.
     /// It changes no indexed column (the lease has a column of its own), so it is a HOT update.
-    static let claim = """
-        WITH claimed AS (
+    /// The same statement marks delivered the batch acknowledged before ($6 its ids, $7 its
+    /// token; an empty list marks nothing): its rows still hold that claim's lease, so the claim
+    /// cannot take them, and `claim IS DISTINCT FROM $7` says so outright.
+    /// One row per claimed notification, in the due index's order (next_try_at, id): id, job, slot,
+    /// kind, member_id, openid, coupon_ids, payload, zone (strings as JSON text), listed, kind, job,
+    /// openid as text, how many it marked delivered (`claimMarkedColumn`) and next_try_at as text
+    /// (`claimCursorColumn`, exact to the microsecond). Nothing claimed: one row of NULLs but that count.
+    static let claim = claimStatement(afterCursor: false)
+
+    /// The claim from where the previous one ended: ($8, $9) is its last row's (next_try_at, id).
+    static let claimAfterCursor = claimStatement(afterCursor: true)
+
+    static func claimStatement(afterCursor: Bool) -> String {
+        """
+        WITH marked AS (
+            UPDATE notifications SET status = 'delivered', delivered_at = coalesce($5::timestamptz, now()), claim = NULL,
+                                     lease_until = NULL, last_error = NULL
+            WHERE id = ANY($6::bigint[]) AND claim = $7
+            RETURNING 1
+        ), claimed AS (
             UPDATE notifications n
             SET attempts = n.attempts + 1, claim = $2,
                 lease_until = coalesce($5::timestamptz, now()) + make_interval(secs => $4::double precision)
             FROM (SELECT id FROM notifications
                   WHERE sink = $1 AND status = 'pending' AND next_try_at <= coalesce($5::timestamptz, now())
                     AND (lease_until IS NULL OR lease_until <= coalesce($5::timestamptz, now()))
+                    AND claim IS DISTINCT FROM $7
+                    \(afterCursor ? "AND (next_try_at, id) > ($8::timestamptz, $9::bigint)" : "")
                     AND (quiet_from IS NULL
                          OR quiet_hours_end(coalesce($5::timestamptz, now()), zone, quiet_from, quiet_until) <= coalesce($5::timestamptz, now()))
-                  ORDER BY next_try_at
+                  ORDER BY next_try_at, id
                   LIMIT $3
                   FOR UPDATE SKIP LOCKED) AS due
             WHERE n.id = due.id
-            RETURNING n.id, n.job, n.slot, n.kind, n.member_id, n.openid, n.coupon_ids, n.payload, n.zone
+            RETURNING n.id, n.job, n.slot, n.kind, n.member_id, n.openid, n.coupon_ids, n.payload, n.zone, n.next_try_at
         )
-        SELECT id, to_json(job)::text AS job, slot, to_json(kind)::text AS kind, member_id,
-               to_json(openid)::text AS openid, coupon_ids, payload::text AS payload, zone,
-               payload ? 'coupons' AS listed, kind AS kind_text, job AS job_text, openid AS openid_text
-        FROM claimed ORDER BY id
+        SELECT c.id, c.job, c.slot, c.kind, c.member_id, c.openid, c.coupon_ids, c.payload, c.zone, c.listed, c.kind_text,
+               c.job_text, c.openid_text, m.marked, c.next_try_at::text
+        FROM (SELECT count(*)::bigint AS marked FROM marked) AS m
+        LEFT JOIN (SELECT id, to_json(job)::text AS job, slot, to_json(kind)::text AS kind, member_id,
+                          to_json(openid)::text AS openid, coupon_ids, payload::text AS payload, zone,
+                          kind <> 'bundle' AS listed, kind AS kind_text, job AS job_text, openid AS openid_text,
+                          next_try_at, id AS order_id
+                   FROM claimed) AS c ON true
+        ORDER BY c.next_try_at, c.order_id
         """
+    }
+
+    static let claimMarkedColumn = 13
+    static let claimCursorColumn = 14
 
     /// A batch claimed but not sent (the sink failed the one before it): claimable again, the
     /// attempt its claim counted taken back.

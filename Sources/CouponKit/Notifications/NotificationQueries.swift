@@ -31,7 +31,8 @@ public enum NotificationQueries {
         }
     }
 
-    /// Newest first.
+    /// Newest first: by id, so that the primary key read backwards gives the order (no index
+    /// of its own, which every write and every delivery would pay for).
     public static func list(status: Status?, job: String?, limit: Int, _ connection: Connection) throws -> [Summary] {
         try connection.query(
             """
@@ -39,7 +40,7 @@ public enum NotificationQueries {
                    next_try_at, last_error, delivered_at
             FROM notifications
             WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR job = $2)
-            ORDER BY created_at DESC, id DESC
+            ORDER BY id DESC
             LIMIT $3
             """, [status?.rawValue, job, limit]
         ).rows.map { row in
