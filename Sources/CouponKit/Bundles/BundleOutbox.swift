@@ -57,7 +57,7 @@ struct BundleOutbox: Sendable {
     /// member with delivered periods in `layout`: its coupon ids are the slice of `ids` (an SQL
     /// bigint[] expression, the chunk's coupon ids in `layout`'s order) where its coupons are, in
     /// coupon number order. Members share payloads (same plan, period and due day), so each
-    /// distinct payload is built, travels and is parsed once.
+    /// distinct payload is built and travels once (as json, the column's type: stored as sent).
     func insert(_ layout: BundleChunkStatement.CouponIDs, ids: String, plan runPlan: BundleRunPlan, _ p: SQLParameters)
         throws -> String
     {
@@ -138,7 +138,7 @@ struct BundleOutbox: Sendable {
             FROM unnest(\(p.add(SQLIntegerArray.text(members)))::bigint[], \(p.add(SQLIntegerArray.text(firsts)))::int[],
                         \(p.add(SQLIntegerArray.text(counts)))::int[], \(p.add(SQLIntegerArray.text(payloadNumbers)))::bigint[])
                 AS u(member_id, first_id, coupons, payload_no)
-            JOIN ROWS FROM (jsonb_array_elements(\(p.add(payloadArray))::jsonb), unnest(\(p.add(payloadZones))::text[]))
+            JOIN ROWS FROM (json_array_elements(\(p.add(payloadArray))::json), unnest(\(p.add(payloadZones))::text[]))
                 WITH ORDINALITY AS b(payload, zone, payload_no) ON b.payload_no = u.payload_no
             LEFT JOIN members m ON m.id = u.member_id
             """
