@@ -72,8 +72,10 @@ extension Couponbatch.Bench {
                     try copyFile(path, into: "bench_backfill", tx)
                     try tx.execute(
                         """
-                        INSERT INTO redemptions (coupon_id, request_id, store, amount_fen, discount_fen, at, source)
-                        SELECT row_number() OVER (), 'floor-' || request_id, store, amount_fen, 0, at, 'import' FROM bench_backfill
+                        INSERT INTO redemptions (coupon_id, request_id, store, amount_fen, discount_fen, at, source, template_key,
+                                                 coupon_run_id, member_id, coupon_issued_at)
+                        SELECT row_number() OVER (), 'floor-' || request_id, store, amount_fen, 0, at, 'import', 'floor', 0, 0, at
+                        FROM bench_backfill
                         """)
                     throw FloorRollback()
                 }
@@ -173,8 +175,10 @@ extension Couponbatch.Bench {
             """)
         try connection.execute(
             """
-            INSERT INTO redemptions (coupon_id, request_id, store, amount_fen, discount_fen, at, source)
-            SELECT id, 'bench-' || id, 'SH-00' || (1 + id % 9), 5000 + id % 10000, face_value_fen, redeemed_at, 'till'
+            INSERT INTO redemptions (coupon_id, request_id, store, amount_fen, discount_fen, at, source, template_key,
+                                     coupon_run_id, member_id, coupon_issued_at)
+            SELECT id, 'bench-' || id, 'SH-00' || (1 + id % 9), 5000 + id % 10000, face_value_fen, redeemed_at, 'till',
+                   template_key, run_id, member_id, issued_at
             FROM coupons WHERE redeemed_at IS NOT NULL
             """)
         try connection.execute("SELECT setval(pg_get_serial_sequence('job_runs', 'id'), (SELECT max(id) FROM job_runs))")

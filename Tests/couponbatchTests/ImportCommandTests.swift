@@ -188,4 +188,43 @@ import Testing
         let again = try Couponbatch.run(["members", "import", path, "--database-url", db.url])
         #expect(again.stdout.contains("3 rows, 0 new, 0 updated, 3 unchanged, 0 refused"), "\(again.stdout)")
     }
+
+    /// A member inserted by something other than an import (`seed members`, a CRM hook) while
+    /// the import runs makes its plain INSERT collide; the import then falls back to the
+    /// upsert and still applies every row. The other writer holds its insert uncommitted until
+    /// the import waits on it, so the collision happens on every run, however the two are timed.
+    @Test func aMemberInsertedWhileTheImportRunsIsUpdatedThroughTheFallbackUpsert() throws {
+        let db = try TestDatabase()
+        let path = try Self.write(
+            """
+            id,tier,tags,registered_at,last_order_at,order_count,total_spend_fen,home_store,openid
+            1,standard,,2025-01-01T00:00:00Z,,0,0,,
+            2,platinum,vip,2020-01-01T00:00:00Z,,5,9000,SH-001,o-2
+            3,silver,a,2025-01-01T00:00:00Z,,2,700,,
+            """ + "\n")
+        let other = try db.connect()
+        try other.execute("BEGIN")
+        try other.execute("INSERT INTO members (id, tier, registered_at) VALUES (2, 'gold', '2020-01-01Z')")
+        let running = try Couponbatch.start(["members", "import", path, "--database-url", db.url])
+        let watcher = try db.connect()
+        let waiting = eventually(within: 30) {
+            (try? watcher.query(
+                """
+                SELECT 1 FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO members%'
+                """
+            ).count) == 1
+        }
+        try other.execute("COMMIT")
+        let result = running.wait()
+        #expect(waiting, "the import never waited on the uncommitted member")
+        #expect(result.status == 0, "\(result.transcript)")
+        #expect(result.stdout.contains("3 rows, 2 new, 1 updated, 0 unchanged, 0 refused"), "\(result.stdout)")
+        let rows = try watcher.query("SELECT id, tier, tags::text, order_count, home_store FROM members ORDER BY id").rows.map {
+            row in (0..<5).map { row.text($0) ?? "NULL" }.joined(separator: "|")
+        }
+        #expect(rows == ["1|standard|{}|0|NULL", "2|platinum|{vip}|5|SH-001", "3|silver|{a}|2|NULL"])
+        let again = try Couponbatch.run(["members", "import", path, "--database-url", db.url])
+        #expect(again.stdout.contains("3 rows, 0 new, 0 updated, 3 unchanged, 0 refused"), "\(again.stdout)")
+    }
 }

@@ -78,18 +78,21 @@ public struct CouponRedeemer: Sendable {
         let ids = Array(Set(attempts.map(\.couponID))).sorted()
         let locked = try tx.query(
             """
-            SELECT \(RedeemableCoupon.columns), now() AS now
+            SELECT \(RedeemableCoupon.columns), c.run_id, c.member_id, c.issued_at::text AS issued_at_text, now() AS now
             FROM coupons c JOIN coupon_templates t ON t.key = c.template_key AND t.version = c.template_version
             WHERE c.id = ANY($1::bigint[])
             ORDER BY c.id
             FOR UPDATE OF c
             """, [ids])
         var coupons: [Int64: RedeemableCoupon] = [:]
+        var origins: [Int64: Origin] = [:]
         var now = Date()
         var specs: [String: TemplateSpec] = [:]  // a chunk's coupons share a few templates: decode each once
         for row in locked.rows {
             let coupon = try RedeemableCoupon(row: row, specs: &specs)
             coupons[coupon.id] = coupon
+            origins[coupon.id] = Origin(
+                runID: try row.decode("run_id"), memberID: try row.decode("member_id"), issuedAt: try row.decode("issued_at_text"))
             now = try row.decode("now")
         }
         if locked.isEmpty { now = try tx.query("SELECT now()").row(0).decode(0, as: Date.self) }
@@ -144,15 +147,20 @@ public struct CouponRedeemer: Sendable {
         guard !inserts.isEmpty else { return outcomes }
         try tx.execute(
             """
-            INSERT INTO redemptions (request_id, coupon_id, store, amount_fen, discount_fen, gift_sku, at, source, run_id)
-            SELECT r.request_id, r.coupon_id, r.store, r.amount_fen, r.discount_fen, nullif(r.gift_sku, ''), r.at, $8, $9
-            FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::timestamptz[])
-                AS r(request_id, coupon_id, store, amount_fen, discount_fen, gift_sku, at)
+            INSERT INTO redemptions (request_id, coupon_id, store, amount_fen, discount_fen, gift_sku, at, source, run_id,
+                                     template_key, coupon_run_id, member_id, coupon_issued_at)
+            SELECT r.request_id, r.coupon_id, r.store, r.amount_fen, r.discount_fen, nullif(r.gift_sku, ''), r.at, $8, $9,
+                   r.template_key, r.coupon_run_id, r.member_id, r.coupon_issued_at
+            FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::timestamptz[],
+                        $10::text[], $11::bigint[], $12::bigint[], $13::timestamptz[])
+                AS r(request_id, coupon_id, store, amount_fen, discount_fen, gift_sku, at, template_key, coupon_run_id, member_id,
+                     coupon_issued_at)
             """,
             [
                 inserts.map(\.requestID), inserts.map(\.couponID), inserts.map(\.store), inserts.map(\.amountFen),
                 inserts.map(\.discountFen), inserts.map { $0.giftSKU ?? "" }, inserts.map { $0.at.postgresText ?? "" },
-                source, runID,
+                source, runID, inserts.map(\.templateKey), inserts.map { origins[$0.couponID]?.runID ?? 0 },
+                inserts.map { origins[$0.couponID]?.memberID ?? 0 }, inserts.map { origins[$0.couponID]?.issuedAt ?? "" },
             ])
         let updates = changed.sorted().compactMap { coupons[$0] }
         try tx.execute(
@@ -167,6 +175,14 @@ public struct CouponRedeemer: Sendable {
                 updates.map { $0.redeemedAt?.postgresText ?? "" },
             ])
         return outcomes
+    }
+
+    /// What a redemption row copies from its coupon for reports (sql/0031); `issuedAt` as the
+    /// server wrote it, so the copy is exact to the microsecond.
+    struct Origin {
+        let runID: Int64
+        let memberID: Int64
+        let issuedAt: String
     }
 
     static func redemption(_ row: Row) throws -> Redemption {

@@ -28,16 +28,31 @@ public struct ReportQueries: Sendable {
 
     public func build(_ connection: Connection) throws -> CouponReport {
         try connection.transaction(isolation: .repeatableRead, readOnly: true) { tx in
-            // Each statement scans the period's coupons once; compiling them (with inlining, as
-            // their cost estimates ask) took longer than the scans it would speed up.
+            // One scan of the period's coupons; compiling it (with inlining, as its cost estimate
+            // asks) took longer than the scan it would speed up.
             try tx.execute("SET LOCAL jit = off")
+            // The scan's groups are estimated from the times it reads (one per coupon, where a
+            // month has a few thousand): at that estimate the planner sorts 10M rows, spilling
+            // to disk, instead of hashing them. Hash aggregation spills past work_mem anyway.
+            try tx.execute("SET LOCAL enable_sort = off")
             let period = try resolvePeriod(tx)
-            let cohortTemplates = try cohort(key: "c.template_key", joins: "", period, tx)
+            let calendar = try self.calendar(period, tx)
+            // The runs whose slot lies in the period: their arms (see `arms`).
+            let runIDs = try tx.query("SELECT id FROM job_runs WHERE slot >= $1 AND slot < $2", [period.start, period.end])
+                .rows.map { try $0.decode(0, as: Int64.self) }
+            let groups = try CouponFacts.scan(period, calendar, runIDs: runIDs, segments: options.by == .segment, tx)
+            let uses = try redemptionUses(period, segments: options.by == .segment, tx)
+            let firstDay = calendar.days.firstIndex(of: period.from).map { $0 + 1 } ?? Int.max
+            let inPeriod = groups.filter { $0.issuedDay >= firstDay && $0.issuedDay <= calendar.days.count }
+
+            let cohortTemplates = cohort(inPeriod, uses, key: { $0.templateKey }, useKey: { $0.templateKey })
             var rows: [KPIRow] = []
             switch options.by {
             case .template: rows = cohortTemplates.rows
-            case .job: rows = try cohort(key: "j.job", joins: "JOIN job_runs j ON j.id = c.run_id", period, tx).rows
-            case .segment: rows = try cohort(key: "coalesce(ms.tier, 'unknown')", joins: "LEFT JOIN members ms ON ms.id = c.member_id", period, tx).rows
+            case .job:
+                let jobs = try self.jobs(of: Set(inPeriod.map(\.runID)).union(uses.map(\.runID)), tx)
+                rows = cohort(inPeriod, uses, key: { jobs[$0.runID] }, useKey: { jobs[$0.runID] }).rows
+            case .segment: rows = cohort(inPeriod, uses, key: { $0.segment }, useKey: { $0.segment }).rows
             case .store: rows = try stores(period, tx)
             case .day, .arm: rows = []
             }
@@ -47,13 +62,40 @@ public struct ReportQueries: Sendable {
                 return row
             }
             if options.by == .template { rows = templates }
-            let daily = try self.daily(period, tx)
+            let daily = try self.daily(groups, calendar, period, tx)
             return CouponReport(
                 generatedAt: period.now, timezone: options.timeZone.identifier, from: period.from, to: period.to,
                 by: options.by, summary: cohortTemplates.total, rows: rows, daily: daily, templates: templates,
-                arms: try arms(period, tx), liability: try liability(period, tx), alerts: alerts(daily),
+                arms: try arms(groups, runIDs: runIDs, tx), liability: try liability(groups, period, tx), alerts: alerts(daily),
                 healthyRedemptionRate: options.healthyRedemptionRate, alertThreshold: options.alertThreshold)
         }
+    }
+
+    /// The days from a week before the period to its end in the zone, and the instants they
+    /// start at: each coupon's day is then a binary search among those instants
+    /// (`width_bucket`), not a time zone conversion per row.
+    private func calendar(_ period: Period, _ tx: Connection) throws -> CouponFacts.Calendar {
+        let days = try tx.query(
+            """
+            SELECT d::date::text AS day, (d::date::timestamp AT TIME ZONE $3)::text AS starts
+            FROM generate_series(($1::timestamptz AT TIME ZONE $3)::date, ($2::timestamptz AT TIME ZONE $3)::date - 1,
+                                 interval '1 day') AS d
+            ORDER BY d
+            """, [period.lookbackStart, period.end, options.timeZone.identifier]
+        ).rows
+        let end = try tx.query("SELECT $1::timestamptz::text", [period.end]).row(0).decode(0, as: String.self)
+        return CouponFacts.Calendar(
+            days: try days.map { try $0.decode("day") },
+            bounds: try days.map { try $0.decode("starts", as: String.self) } + [end])  // timestamptz text, exactly as stored
+    }
+
+    /// Job names of runs.
+    private func jobs(of runIDs: Set<Int64>, _ tx: Connection) throws -> [Int64: String] {
+        var jobs: [Int64: String] = [:]
+        for row in try tx.query("SELECT id, job FROM job_runs WHERE id = ANY($1::bigint[])", [Array(runIDs)]).rows {
+            jobs[try row.decode("id")] = try row.decode("job")
+        }
+        return jobs
     }
 
     private func resolvePeriod(_ tx: Connection) throws -> Period {
@@ -83,14 +125,55 @@ public struct ReportQueries: Sendable {
             from: from, to: to, now: try row.decode("now"))
     }
 
-    /// Coupons issued in the period grouped by `key` (an expression over `c` and `joins`), and
-    /// the total. Each statement is a plain GROUP BY, which PostgreSQL runs as a parallel hash
-    /// aggregate (GROUPING SETS and ordered-set aggregates would not be): the total is the sum of
-    /// the groups, and the time to redemption comes back as a histogram of whole minutes per group,
-    /// whose median and p90 `MinuteHistogram` interpolates as `percentile_cont` would.
-    private func cohort(key: String, joins: String, _ period: Period, _ tx: Connection) throws -> (
-        total: KPIRow, rows: [KPIRow]
-    ) {
+    /// Unreversed uses of the coupons issued in the period, per template, issuing run and (for
+    /// segment reports) tier: read from `redemptions` alone, which carries its coupon's
+    /// template, run, member and issue time (sql/0031).
+    struct RedemptionUse {
+        var templateKey: String
+        var runID: Int64
+        var segment: String?
+        var redemptions: Int64
+        var crossStore: Int64
+        var discountFen: Int64
+        var orderValueFen: Int64
+    }
+
+    /// Uses, those outside the member's home store, discount and order value, of `redemptions r`
+    /// with their member `m`; what follows is the WHERE.
+    static let useFigures = """
+        count(*) AS redemptions,
+               count(*) FILTER (WHERE m.home_store IS NOT NULL AND r.store <> m.home_store) AS cross_store,
+               coalesce(sum(r.discount_fen), 0)::bigint AS discount_fen,
+               coalesce(sum(r.amount_fen), 0)::bigint AS order_value_fen
+        FROM redemptions r
+        LEFT JOIN members m ON m.id = r.member_id
+        """
+
+    private func redemptionUses(_ period: Period, segments: Bool, _ tx: Connection) throws -> [RedemptionUse] {
+        try tx.query(
+            """
+            SELECT r.template_key, r.coupon_run_id, \(segments ? "coalesce(m.tier, 'unknown')" : "NULL::text") AS segment,
+                   \(Self.useFigures)
+            WHERE r.reversed_at IS NULL AND r.coupon_issued_at >= $1 AND r.coupon_issued_at < $2
+            GROUP BY 1, 2, 3
+            """, [period.start, period.end]
+        ).rows.map { row in
+            RedemptionUse(
+                templateKey: try row.decode("template_key"), runID: try row.decode("coupon_run_id"),
+                segment: try row.decodeIfPresent("segment"), redemptions: try row.decode("redemptions"),
+                crossStore: try row.decode("cross_store"), discountFen: try row.decode("discount_fen"),
+                orderValueFen: try row.decode("order_value_fen"))
+        }
+    }
+
+    /// The coupons issued in the period (`groups`) and their uses, added up by `key` (a group
+    /// whose key is nil, a run without a job row, is left out), and the total. The time to
+    /// redemption comes as a histogram of whole minutes per group, whose median and p90
+    /// `MinuteHistogram` interpolates as `percentile_cont` would.
+    private func cohort(
+        _ groups: [CouponFacts.Group], _ uses: [RedemptionUse], key: (CouponFacts.Group) -> String?,
+        useKey: (RedemptionUse) -> String?
+    ) -> (total: KPIRow, rows: [KPIRow]) {
         struct Side {
             var issued: Int64 = 0
             var redeemed: Int64 = 0
@@ -113,53 +196,25 @@ public struct ReportQueries: Sendable {
             }
         }
         var sides: [String: Side] = [:]
-        for row in try tx.query(
-            """
-            SELECT \(key) AS key,
-                   \(Self.minutesToRedeem) AS minutes,
-                   count(*) AS issued,
-                   count(*) FILTER (WHERE \(Self.lapsed("$3"))) AS expired
-            FROM coupons c \(joins)
-            WHERE c.issued_at >= $1 AND c.issued_at < $2
-            GROUP BY 1, 2
-            """, [period.start, period.end, period.now]
-        ).rows {
-            let group: String = try row.decodeIfPresent("key") ?? "-"
-            let count: Int64 = try row.decode("issued")
-            var side = sides[group] ?? Side()
-            side.issued += count
-            side.expired += try row.decode("expired")
-            if let minutes = try row.decodeIfPresent("minutes", as: Int64.self) {
-                side.redeemed += count
-                side.minutes.add(minutes, count: count)
+        for group in groups {
+            guard let name = key(group) else { continue }
+            var side = sides[name] ?? Side()
+            side.issued += group.coupons
+            if group.lapsed { side.expired += group.coupons }
+            if let minutes = group.minutesToRedeem {
+                side.redeemed += group.coupons
+                side.minutes.add(minutes, count: group.coupons)
             }
-            sides[group] = side
+            sides[name] = side
         }
-        for row in try tx.query(
-            """
-            SELECT \(key) AS key,
-                   count(*) AS redemptions,
-                   count(*) FILTER (WHERE m.home_store IS NOT NULL AND r.store <> m.home_store) AS cross_store,
-                   coalesce(sum(r.discount_fen), 0)::bigint AS discount_fen,
-                   coalesce(sum(r.amount_fen), 0)::bigint AS order_value_fen
-            FROM redemptions r
-            JOIN coupons c ON c.id = r.coupon_id
-            LEFT JOIN members m ON m.id = c.member_id
-            \(joins)
-            WHERE r.reversed_at IS NULL AND c.issued_at >= $1 AND c.issued_at < $2
-              -- Implied (a coupon's redeemed_at is its first unreversed use: set by redeem, reset by a
-              -- reversal), but it lets the join hash the redeemed coupons instead of all of them.
-              AND c.redeemed_at IS NOT NULL
-            GROUP BY 1
-            """, [period.start, period.end]
-        ).rows {
-            let group: String = try row.decodeIfPresent("key") ?? "-"
-            var side = sides[group] ?? Side()
-            side.redemptions = try row.decode("redemptions")
-            side.crossStore = try row.decode("cross_store")
-            side.discountFen = try row.decode("discount_fen")
-            side.orderValueFen = try row.decode("order_value_fen")
-            sides[group] = side
+        for use in uses {
+            guard let name = useKey(use) else { continue }
+            var side = sides[name] ?? Side()
+            side.redemptions += use.redemptions
+            side.crossStore += use.crossStore
+            side.discountFen += use.discountFen
+            side.orderValueFen += use.orderValueFen
+            sides[name] = side
         }
         func kpi(_ key: String, _ side: Side) -> KPIRow {
             KPIRow(
@@ -183,25 +238,14 @@ public struct ReportQueries: Sendable {
               ELSE ceil(date_part('epoch', c.redeemed_at - c.issued_at) / 60 - 0.5) END)::bigint
         """
 
-    /// A coupon that lapsed unused by `now`: marked expired by the sweep, or still active past
-    /// its window because the sweep has not run yet (the report need not wait for it).
-    static func lapsed(_ now: String) -> String {
-        "c.redeemed_at IS NULL AND (c.status = 'expired' OR (c.status = 'active' AND c.expires_at <= \(now)))"
-    }
-
     /// Uses in the period by the store that redeemed them.
     private func stores(_ period: Period, _ tx: Connection) throws -> [KPIRow] {
         try tx.query(
             """
             SELECT r.store,
-                   count(*) AS redemptions,
-                   count(*) FILTER (WHERE m.home_store IS NOT NULL AND r.store <> m.home_store) AS cross_store,
-                   coalesce(sum(r.discount_fen), 0)::bigint AS discount_fen,
-                   coalesce(sum(r.amount_fen), 0)::bigint AS order_value_fen
-            FROM redemptions r
-            JOIN coupons c ON c.id = r.coupon_id
-            LEFT JOIN members m ON m.id = c.member_id
+                   \(Self.useFigures)
             WHERE r.reversed_at IS NULL AND r.at >= $1 AND r.at < $2
+              AND r.coupon_issued_at IS NOT NULL  -- a use of a coupon that still exists (sql/0031)
             GROUP BY r.store
             ORDER BY r.store
             """, [period.start, period.end]
@@ -214,59 +258,31 @@ public struct ReportQueries: Sendable {
     }
 
     /// Issued, redeemed and expired per day of the zone, from a week before the period (for
-    /// week-over-week changes) to its end; only the period's days are returned.
-    private func daily(_ period: Period, _ tx: Connection) throws -> [DailyRow] {
-        // The days and the instants they start at in the zone: each coupon's day is then a binary
-        // search among those instants (`width_bucket`), not a time zone conversion per row.
-        let days = try tx.query(
-            """
-            SELECT d::date::text AS day, (d::date::timestamp AT TIME ZONE $3)::text AS starts
-            FROM generate_series(($1::timestamptz AT TIME ZONE $3)::date, ($2::timestamptz AT TIME ZONE $3)::date - 1,
-                                 interval '1 day') AS d
-            ORDER BY d
-            """, [period.lookbackStart, period.end, options.timeZone.identifier]
-        ).rows
-        let dayNames: [String] = try days.map { try $0.decode("day") }
-        let starts: [String] = try days.map { try $0.decode("starts") }  // timestamptz text, exactly as stored
-        var rows = dayNames.map {
+    /// week-over-week changes) to its end; only the period's days are returned. Issued and
+    /// expired come from the coupon scan's groups, uses from `redemptions`.
+    private func daily(
+        _ groups: [CouponFacts.Group], _ calendar: CouponFacts.Calendar, _ period: Period, _ tx: Connection
+    ) throws -> [DailyRow] {
+        var rows = calendar.days.map {
             DailyRow(day: $0, issued: 0, redeemed: 0, expired: 0, discountFen: 0, orderValueFen: 0, changes: [:])
+        }
+        // Day buckets count the starts at or before the instant: day 1 is the first.
+        for group in groups {
+            if rows.indices.contains(group.issuedDay - 1) { rows[group.issuedDay - 1].issued += group.coupons }
+            if group.lapsed, rows.indices.contains(group.expiresDay - 1) { rows[group.expiresDay - 1].expired += group.coupons }
         }
         for row in try tx.query(
             """
-            WITH per AS (
-                -- One scan for both: the day a coupon was issued, and the day it lapsed unused.
-                SELECT CASE WHEN c.issued_at >= $1 AND c.issued_at < $2 THEN width_bucket(c.issued_at, $4::timestamptz[]) END
-                           AS issued_day,
-                       CASE WHEN \(Self.lapsed("$3")) AND c.expires_at >= $1 AND c.expires_at < $2
-                            THEN width_bucket(c.expires_at, $4::timestamptz[]) END AS expired_day,
-                       count(*) AS n
-                FROM coupons c
-                WHERE (c.issued_at >= $1 AND c.issued_at < $2) OR (c.expires_at >= $1 AND c.expires_at < $2)
-                GROUP BY 1, 2
-            )
-            SELECT 'issued' AS metric, issued_day AS day, sum(n)::bigint AS n, 0::bigint AS discount_fen,
-                   0::bigint AS order_value_fen
-            FROM per WHERE issued_day IS NOT NULL GROUP BY 2
-            UNION ALL
-            SELECT 'expired', expired_day, sum(n)::bigint, 0, 0 FROM per WHERE expired_day IS NOT NULL GROUP BY 2
-            UNION ALL
-            SELECT 'redeemed', width_bucket(r.at, $4::timestamptz[]), count(*), sum(r.discount_fen)::bigint,
-                   sum(r.amount_fen)::bigint
-            FROM redemptions r WHERE r.reversed_at IS NULL AND r.at >= $1 AND r.at < $2 GROUP BY 2
-            """, [period.lookbackStart, period.end, period.now, starts]
+            SELECT width_bucket(r.at, $3::timestamptz[]) AS day, count(*) AS n, sum(r.discount_fen)::bigint AS discount_fen,
+                   sum(r.amount_fen)::bigint AS order_value_fen
+            FROM redemptions r WHERE r.reversed_at IS NULL AND r.at >= $1 AND r.at < $2 GROUP BY 1
+            """, [period.lookbackStart, period.end, calendar.bounds]
         ).rows {
-            // width_bucket counts the starts at or before the instant: day 1 is the first.
             let index = Int(try row.decode("day", as: Int64.self)) - 1
             guard rows.indices.contains(index) else { continue }
-            let n: Int64 = try row.decode("n")
-            switch try row.decode("metric", as: String.self) {
-            case "issued": rows[index].issued = n
-            case "expired": rows[index].expired = n
-            default:
-                rows[index].redeemed = n
-                rows[index].discountFen = try row.decode("discount_fen")
-                rows[index].orderValueFen = try row.decode("order_value_fen")
-            }
+            rows[index].redeemed = try row.decode("n")
+            rows[index].discountFen = try row.decode("discount_fen")
+            rows[index].orderValueFen = try row.decode("order_value_fen")
         }
         var result: [DailyRow] = []
         for (index, row) in rows.enumerated() where row.day >= period.from {
@@ -305,15 +321,17 @@ public struct ReportQueries: Sendable {
 
     /// Arms of runs whose slot lies in the period, each member counted once, against the job's
     /// holdout (see `ArmRow`).
-    private func arms(_ period: Period, _ tx: Connection) throws -> [ArmRow] {
-        // The runs first, as an array: the planner then estimates from `run_id`'s statistics and
-        // reads their coupons in one parallel scan (a join to a CTE it guessed held one run made
-        // it re-read the table once per run). Members per arm, who ordered after the run and who
-        // redeemed come from each pack's first coupon (seq 1, one per member); only a combo's
-        // later coupons add members who redeemed one of those but not the first. A member who
-        // both redeemed and ordered responded once.
-        let runIDs = try tx.query("SELECT id FROM job_runs WHERE slot >= $1 AND slot < $2", [period.start, period.end])
-            .rows.map { try $0.decode(0, as: Int64.self) }
+    private func arms(_ groups: [CouponFacts.Group], runIDs: [Int64], _ tx: Connection) throws -> [ArmRow] {
+        // Only the runs the coupon scan saw arms in are read again (the BRIN index on run_id
+        // finds their pages), and a combo's later coupons only where one of them was redeemed.
+        // Members per arm, who ordered after the run and who redeemed come from each pack's
+        // first coupon (seq 1, one per member); only a combo's later coupons add members who
+        // redeemed one of those but not the first. A member who both redeemed and ordered
+        // responded once.
+        let periodRuns = Set(runIDs)
+        let armGroups = groups.filter { $0.arm != nil && periodRuns.contains($0.runID) }
+        let armRuns = Set(armGroups.map(\.runID)).sorted()
+        let laterRuns = Set(armGroups.filter { $0.later && $0.minutesToRedeem != nil }.map(\.runID)).sorted()
         var rows = try tx.query(
             """
             WITH firsts AS (
@@ -334,7 +352,7 @@ public struct ReportQueries: Sendable {
                     SELECT c.run_id, c.arm, c.member_id, r.slot
                     FROM coupons c
                     JOIN job_runs r ON r.id = c.run_id
-                    WHERE c.arm IS NOT NULL AND c.seq > 1 AND c.redeemed_at IS NOT NULL AND c.run_id = ANY($1::bigint[])
+                    WHERE c.arm IS NOT NULL AND c.seq > 1 AND c.redeemed_at IS NOT NULL AND c.run_id = ANY($2::bigint[])
                       AND NOT EXISTS (
                           SELECT 1 FROM coupons f
                           WHERE f.member_id = c.member_id AND f.run_id = c.run_id AND f.seq = 1 AND f.redeemed_at IS NOT NULL)
@@ -347,7 +365,7 @@ public struct ReportQueries: Sendable {
                 FROM issue_holdouts h
                 JOIN job_runs r ON r.id = h.run_id
                 LEFT JOIN members m ON m.id = h.member_id
-                WHERE h.run_id = ANY($1::bigint[])
+                WHERE h.run_id = ANY($3::bigint[])
                 GROUP BY 1, 2
             )
             SELECT r.job, f.arm, false AS holdout, sum(f.members)::bigint AS members,
@@ -360,7 +378,7 @@ public struct ReportQueries: Sendable {
             FROM held h JOIN job_runs r ON r.id = h.run_id
             GROUP BY r.job, h.arm
             ORDER BY 1, 3, 2
-            """, [runIDs]
+            """, [armRuns, laterRuns, runIDs]
         ).rows.map { row in
             let members: Int64 = try row.decode("members")
             let redeemed: Int64 = try row.decode("redeemed")
@@ -384,24 +402,31 @@ public struct ReportQueries: Sendable {
         return rows
     }
 
-    /// Coupons still usable at the report's "now", at the face value they have left.
-    private func liability(_ period: Period, _ tx: Connection) throws -> Liability {
-        let row = try tx.query(
-            """
-            SELECT count(*) AS coupons,
-                   coalesce(sum(CASE WHEN c.uses_left IS NOT NULL AND t.uses > 0
-                                     THEN c.face_value_fen / t.uses * c.uses_left
-                                     ELSE c.face_value_fen END), 0)::bigint AS outstanding
-            FROM coupons c
-            LEFT JOIN (SELECT key, version, (spec->>'uses')::int AS uses FROM coupon_templates) t
-                   ON t.key = c.template_key AND t.version = c.template_version
-            WHERE c.status = 'active' AND c.expires_at > $1
-            """, [period.now]
-        ).row(0)
-        let outstanding: Int64 = try row.decode("outstanding")
+    /// Coupons still usable at the report's "now", at the face value they have left: a punch
+    /// card the share of its uses left (its group shares one face value), others all of it.
+    private func liability(_ groups: [CouponFacts.Group], _ period: Period, _ tx: Connection) throws -> Liability {
+        let outstanding = groups.filter(\.outstanding)
+        var uses: [String: Int64] = [:]  // "key/version" → the template's uses, for punch cards
+        if outstanding.contains(where: { $0.usesLeft != nil }) {
+            for row in try tx.query("SELECT key || '/' || version AS id, (spec->>'uses')::int AS uses FROM coupon_templates").rows {
+                uses[try row.decode("id")] = try row.decodeIfPresent("uses")
+            }
+        }
+        var coupons: Int64 = 0
+        var faceValueFen: Int64 = 0
+        for group in outstanding {
+            coupons += group.coupons
+            if let usesLeft = group.usesLeft, let face = group.punchFaceFen,
+                let total = uses["\(group.templateKey)/\(group.templateVersion)"], total > 0
+            {
+                faceValueFen += group.coupons * (face / total * usesLeft)
+            } else {
+                faceValueFen += group.faceValueFen
+            }
+        }
         return Liability(
-            asOf: period.now, activeCoupons: try row.decode("coupons"), outstandingFaceValueFen: outstanding,
+            asOf: period.now, activeCoupons: coupons, outstandingFaceValueFen: faceValueFen,
             reservePercent: options.reservePercent,
-            reserveFen: Int64((Double(outstanding) * options.reservePercent / 100).rounded()))
+            reserveFen: Int64((Double(faceValueFen) * options.reservePercent / 100).rounded()))
     }
 }
