@@ -18,6 +18,7 @@ extension Connection {
     public func copyIn(_ sql: String, format: CopyFormat = .text, _ body: (inout CopyInWriter) throws -> Void)
         throws -> Int
     {
+        try sendQueued()
         let started = try checked(PQexec(handle, sql))
         guard PQresultStatus(started.raw) == PGRES_COPY_IN else {
             throw PostgresError(kind: .client, message: "copyIn needs a COPY … FROM STDIN statement")
@@ -54,6 +55,7 @@ extension Connection {
     /// Returns the number of rows.
     @discardableResult
     public func copyOut(_ sql: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+        try sendQueued()
         let started = try checked(PQexec(handle, sql))
         guard PQresultStatus(started.raw) == PGRES_COPY_OUT else {
             throw PostgresError(kind: .client, message: "copyOut needs a COPY … TO STDOUT statement")

@@ -9,11 +9,21 @@ public enum IsolationLevel: String, Sendable {
 
 extension Connection {
     /// Runs `body` in a transaction: COMMIT when it returns, ROLLBACK when it throws.
+    ///
+    /// `pipelined`: BEGIN goes with the transaction's first statement, and statements `body`
+    /// queued last (`sendWithNext`) go with COMMIT, each in one round trip. A statement queued
+    /// for COMMIT that fails makes the COMMIT throw and the transaction roll back.
     @discardableResult
     public func transaction<T>(
-        isolation: IsolationLevel = .readCommitted, readOnly: Bool = false, _ body: (Connection) throws -> T
+        isolation: IsolationLevel = .readCommitted, readOnly: Bool = false, pipelined: Bool = false,
+        _ body: (Connection) throws -> T
     ) throws -> T {
-        try execute("BEGIN ISOLATION LEVEL \(isolation.rawValue)\(readOnly ? " READ ONLY" : "")")
+        let begin = "BEGIN ISOLATION LEVEL \(isolation.rawValue)\(readOnly ? " READ ONLY" : "")"
+        if pipelined {
+            sendWithNext(begin)
+        } else {
+            try execute(begin)
+        }
         let value: T
         do {
             value = try body(self)
@@ -53,6 +63,7 @@ extension Connection {
     }
 
     private func rollbackQuietly() {
+        discardQueued()
         guard isOpen, PQtransactionStatus(handle) != PQTRANS_IDLE else { return }
         _ = try? execute("ROLLBACK")
     }

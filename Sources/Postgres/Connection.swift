@@ -11,6 +11,9 @@ public final class Connection {
     /// `host:port/database`, for logs and errors. Never includes the password.
     public let endpoint: String
 
+    /// Statements queued by `sendWithNext`, sent in the same round trip as the next one.
+    var queued: [QueuedStatement] = []
+
     private init(handle: OpaquePointer) {
         self.handle = handle
         self.endpoint = Connection.endpoint(of: handle)
@@ -80,6 +83,7 @@ public final class Connection {
         -> QueryResult
     {
         let texts = parameters.map { $0.postgresText }
+        if !queued.isEmpty { return try sendQueued(with: QueuedStatement(sql: sql, texts: texts)) }
         let result = try withParameterPointers(texts) { pointers throws(PostgresError) in
             PQexecParams(handle, sql, Int32(texts.count), nil, pointers, nil, nil, 0)
         }
@@ -94,6 +98,7 @@ public final class Connection {
 
     /// Runs a script of several statements with the simple query protocol (no parameters).
     public func executeScript(_ sql: String) throws(PostgresError) {
+        try sendQueued()
         try checked(PQexec(handle, sql))
     }
 
@@ -101,6 +106,7 @@ public final class Connection {
     public func forEachRow(
         _ sql: String, _ parameters: [any PostgresBindable] = [], _ body: (Row) throws -> Void
     ) throws {
+        try sendQueued()
         let texts = parameters.map { $0.postgresText }
         let sent = try withParameterPointers(texts) { pointers throws(PostgresError) in
             PQsendQueryParams(handle, sql, Int32(texts.count), nil, pointers, nil, nil, 0)
@@ -213,7 +219,7 @@ public final class Connection {
         return "\(host):\(port.isEmpty ? "5432" : port), database \"\(database)\""
     }
 
-    private func withParameterPointers<R>(
+    func withParameterPointers<R>(
         _ texts: [String?], _ body: ([UnsafePointer<CChar>?]) throws(PostgresError) -> R
     ) throws(PostgresError) -> R {
         var storage: [UnsafeMutablePointer<CChar>?] = []

@@ -120,6 +120,7 @@ extension String: PostgresArrayElement {}
 extension Int64: PostgresArrayElement {}
 extension Int32: PostgresArrayElement {}
 extension Int: PostgresArrayElement {}
+extension Date: PostgresArrayElement {}
 
 /// A JSON value sent to or read from a json/jsonb column.
 public struct PostgresJSON<Value: Codable>: PostgresBindable, PostgresDecodable {

@@ -199,6 +199,10 @@ extension Couponbatch {
                 SELECT 'B' || m.id, m.id, 'bench-plan', '2026-11-23T09:00:00+08:00', 23, '2027-11-22' FROM members m
                 """)
             try connection.execute("VACUUM ANALYZE subscriptions")
+            var rows: [(deliveries: Double, notifications: Double)] = []
+            for _ in 0..<max(2, repeats) { rows.append(try Self.bundleRowsFloor(connection)) }
+            var floors: [Int: Double] = [:]
+            var products: [Int: Double] = [:]
             for workerCount in [1, 4] {  // one worker, and `run`'s default --workers
                 var issue: [Double] = []
                 var bundle: [(seconds: Double, rssMB: Double)] = []
@@ -215,11 +219,58 @@ extension Couponbatch {
                 let floor = max(issue.min() ?? 0, 0.001)
                 let plain = bundle.map(\.seconds).min() ?? 0
                 let withOutbox = outbox.map(\.seconds).min() ?? 0
+                floors[workerCount] = floor
+                products[workerCount] = withOutbox
                 print(
                     String(
                         format: "  %-7d  %8.2f  %9.2f  %5.2f  %11.2f  %5.2f   %6.1f MB", workerCount, floor, plain, plain / floor,
                         withOutbox, withOutbox / floor, (bundle + outbox).map(\.rssMB).max() ?? 0))
             }
+            // What the rows a bundle writes besides the coupons cost by themselves: the ratio's
+            // floor writes none of them.
+            let deliveries = rows.map(\.deliveries).min() ?? 0
+            let notifications = rows.map(\.notifications).min() ?? 0
+            print(
+                String(
+                    format: "  the same %d periods and %d notifications, each by one plain INSERT … SELECT: %.2f s and %.2f s",
+                    count, count, deliveries, notifications))
+            for workerCount in [1, 4] {
+                let floor = floors[workerCount] ?? 0
+                let all = floor + deliveries + notifications
+                print(
+                    String(
+                        format: "  %d worker(s): issue floor + those rows %.2f s (%.2f of the floor); bundle + outbox / that: %.2f",
+                        workerCount, all, all / max(floor, 0.001), (products[workerCount] ?? 0) / max(all, 0.001)))
+            }
+        }
+
+        /// The rows a bundle run writes besides its coupons (a period row and a notification per
+        /// subscriber), each kind by one plain `INSERT … SELECT` from `subscriptions` on a clean
+        /// ledger, like `floor`: seconds for each.
+        static func bundleRowsFloor(_ connection: Connection) throws -> (deliveries: Double, notifications: Double) {
+            try connection.execute("TRUNCATE bundle_deliveries")
+            try reset(connection)
+            var started = Date()
+            try connection.execute(
+                """
+                INSERT INTO bundle_deliveries (subscription_id, period, member_id, plan, due_at, status, run_id, coupons)
+                SELECT s.id, 1, s.member_id, s.plan, '2026-11-23T01:00:00Z', 'delivered', 1, 4 FROM subscriptions s
+                """)
+            let deliveries = Date().timeIntervalSince(started)
+            started = Date()
+            // The payload and coupon ids the product writes for a member (made-up ids).
+            try connection.execute(
+                """
+                INSERT INTO notifications (job, slot, run_id, kind, member_id, openid, coupon_ids, payload, sink, zone, next_try_at)
+                SELECT 'bench-bundle-outbox', '2026-11-23T02:00:00Z', 1, 'bundle', s.member_id, m.openid,
+                       ARRAY[s.id * 4 - 3, s.id * 4 - 2, s.id * 4 - 1, s.id * 4],
+                       '{"bundles": [{"plan": "bench-plan", "due_at": "2026-11-23T09:00:00+08:00", "period": 1, "coupons": 4}]}',
+                       'bench-unsent', 'Asia/Shanghai', '2026-11-23T02:00:00Z'
+                FROM subscriptions s LEFT JOIN members m ON m.id = s.member_id
+                """)
+            let notifications = Date().timeIntervalSince(started)
+            try connection.execute("TRUNCATE bundle_deliveries")
+            return (deliveries, notifications)
         }
 
         /// The bundle benchmark's deployment, in a folder of its own (its sinks.yaml is not the

@@ -80,7 +80,7 @@ struct DefinitionJobTests {
             job.action
                 == .issue(
                     IssueAction(
-                        segment: .everyone, offer: .coupons([CouponGrant(templateKey: "recall-7d")]), chunkSize: 5000)))
+                        segment: .everyone, offer: .coupons([CouponGrant(templateKey: "recall-7d")]), chunkSize: 20_000)))
     }
 
     @Test func retryWithoutBackoffWaitsOneMinute() throws {

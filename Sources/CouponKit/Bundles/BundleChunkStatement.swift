@@ -31,13 +31,15 @@ enum BundleChunkStatement {
             ORDER BY s.member_id, s.id
             """, [lower, upper, plans])
         records.reserveCapacity(result.count)
+        // Integers are read from libpq's bytes: the generic decode made a String and looked up
+        // conformances per value, a fifth of a chunk's client time.
         for row in result.rows {
             func instant(_ column: Int) throws -> Date? {
-                try row.decodeIfPresent(column, as: Int64.self).map { Date(timeIntervalSince1970: Double($0) / 1_000_000) }
+                try integer(row, column).map { Date(timeIntervalSince1970: Double($0) / 1_000_000) }
             }
             func day(_ column: Int) throws -> CalendarDay? {
-                try row.decodeIfPresent(column, as: Int.self).map {
-                    let civil = CronCivil.date(days: $0)
+                try integer(row, column).map {
+                    let civil = CronCivil.date(days: Int($0))
                     return CalendarDay(clampingYear: civil.year, month: civil.month, day: civil.day)
                 }
             }
@@ -50,11 +52,33 @@ enum BundleChunkStatement {
                 pause: pause, endsOn: try day(7))
             records.append(
                 SubscriptionRecord(
-                    id: try row.decode(0, as: Int64.self), memberID: try row.decode(1, as: Int64.self),
-                    plan: try row.decode(2, as: String.self), terms: terms, settled: try row.decode(8, as: Int.self),
-                    recorded: try row.decode(9, as: Int.self)))
+                    id: try integer(row, 0) ?? 0, memberID: try integer(row, 1) ?? 0,
+                    plan: try row.decode(2, as: String.self), terms: terms, settled: Int(try integer(row, 8) ?? 0),
+                    recorded: Int(try integer(row, 9) ?? 0)))
         }
         return records
+    }
+
+    /// A bigint column as libpq holds it (decimal text), nil for NULL.
+    private static func integer(_ row: Row, _ column: Int) throws -> Int64? {
+        let value: Int64?? = row.withBytes(column) { bytes in
+            guard !bytes.isEmpty else { return nil }
+            let negative = bytes[0] == UInt8(ascii: "-")
+            var magnitude: Int64 = 0
+            for byte in bytes.dropFirst(negative ? 1 : 0) {
+                let digit = Int64(byte) - 48
+                guard digit >= 0, digit <= 9 else { return nil }
+                let (times, overflow) = magnitude.multipliedReportingOverflow(by: 10)
+                guard !overflow, times <= Int64.max - digit else { return nil }
+                magnitude = times + digit
+            }
+            return negative ? -magnitude : magnitude
+        }
+        switch value {
+        case .none: return nil
+        case .some(.none): throw PostgresError(kind: .decoding, message: "column \(column) of a subscription is not an integer")
+        case .some(.some(let number)): return number
+        }
     }
 
     /// What `write` did.
@@ -79,39 +103,77 @@ enum BundleChunkStatement {
     /// redoes the chunk, so whatever this statement commits is exactly `planned`: the coupons and
     /// notifications need not wait for the periods' RETURNING (joining it back cost a fifth of the
     /// statement).
+    ///
+    /// With an outbox, the chunk's coupon ids are drawn from the coupons' own sequence before
+    /// anything is inserted (`CouponIDs`), so each member's notification takes its ids as a slice of
+    /// that array instead of grouping the coupon insert's RETURNING by member (a sort of every
+    /// coupon, a tenth of the statement).
     static func write(
-        _ planned: [PlannedDelivery], plan runPlan: BundleRunPlan, runID: Int64, outbox: BundleOutbox?, _ tx: Connection
+        _ unordered: [PlannedDelivery], plan runPlan: BundleRunPlan, runID: Int64, outbox: BundleOutbox?, _ tx: Connection
     ) throws -> Written {
-        guard !planned.isEmpty else { return Written(coupons: 0, notifications: 0) }
+        guard !unordered.isEmpty else { return Written(coupons: 0, notifications: 0) }
+        let layout = CouponIDs(unordered)
+        let planned = layout.planned
         let p = SQLParameters()
         let run = p.add(runID)
         let lines = couponLines(runPlan, run: run, p)
         // Integers only, as array text built byte by byte: the plan as its index in `plans`, the
-        // status and whether the period's row exists as one code, times as microseconds since 1970.
+        // due time as its index in `dues` (a chunk has few distinct ones), the status and whether
+        // the period's row exists as one code.
         let planKeys = runPlan.plans.map(\.key)
-        let planIndex = Dictionary(uniqueKeysWithValues: planKeys.enumerated().map { ($1, Int64($0 + 1)) })
-        func array(_ values: (PlannedDelivery) -> Int64) -> String { SQLIntegerArray.text(planned.lazy.map(values)) }
+        let planIndex = Dictionary(uniqueKeysWithValues: planKeys.enumerated().map { ($1, $0 + 1) })
+        var dues: [Date] = []
+        var dueIndex: [Date: Int] = [:]
         let statuses: [PlannedDelivery.Status] = [.delivered, .skipped, .waitingStock]
+        // One pass over the periods fills every column (a pass per column copied each period once more).
+        var columns = [SQLIntegerArray](repeating: SQLIntegerArray(capacity: planned.count), count: 9)
+        for (delivery, first) in zip(planned, layout.firsts) {
+            let due: Int
+            if let known = dueIndex[delivery.dueAt] {
+                due = known
+            } else {
+                dues.append(delivery.dueAt)
+                due = dues.count
+                dueIndex[delivery.dueAt] = due
+            }
+            columns[0].append(delivery.subscriptionID)
+            columns[1].append(delivery.period)
+            columns[2].append(delivery.memberID)
+            columns[3].append(planIndex[delivery.plan] ?? 0)
+            columns[4].append(due)
+            columns[5].append((statuses.firstIndex(of: delivery.status) ?? 0) + (delivery.retry ? 10 : 0))
+            columns[6].append(delivery.coupons)
+            columns[7].append(delivery.seqBase)
+            columns[8].append(first)
+        }
+        let texts = columns.map(\.text)
         let input = """
-            SELECT i.subscription_id, i.period, i.member_id, (\(p.add(planKeys))::text[])[i.plan_no] AS plan, i.due_micros,
-                   (\(p.add(statuses.map(\.rawValue)))::text[])[i.code % 10 + 1] AS status, i.code >= 10 AS retry, i.coupons, i.seq_base
-            FROM unnest(\(p.add(array(\.subscriptionID)))::bigint[], \(p.add(array { Int64($0.period) }))::int[],
-                        \(p.add(array(\.memberID)))::bigint[], \(p.add(array { planIndex[$0.plan] ?? 0 }))::int[],
-                        \(p.add(array { Int64(($0.dueAt.timeIntervalSince1970 * 1_000_000).rounded()) }))::bigint[],
-                        \(p.add(array { Int64((statuses.firstIndex(of: $0.status) ?? 0) + ($0.retry ? 10 : 0)) }))::int[],
-                        \(p.add(array { Int64($0.coupons) }))::int[], \(p.add(array { Int64($0.seqBase) }))::int[])
-                AS i(subscription_id, period, member_id, plan_no, due_micros, code, coupons, seq_base)
+            SELECT i.subscription_id, i.period, i.member_id, (\(p.add(planKeys))::text[])[i.plan_no] AS plan,
+                   (\(p.add(dues))::timestamptz[])[i.due_no] AS due_at,
+                   (\(p.add(statuses.map(\.rawValue)))::text[])[i.code % 10 + 1] AS status, i.code >= 10 AS retry, i.coupons,
+                   i.seq_base, i.first_id
+            FROM unnest(\(p.add(texts[0]))::bigint[], \(p.add(texts[1]))::int[], \(p.add(texts[2]))::bigint[],
+                        \(p.add(texts[3]))::int[], \(p.add(texts[4]))::int[], \(p.add(texts[5]))::int[],
+                        \(p.add(texts[6]))::int[], \(p.add(texts[7]))::int[], \(p.add(texts[8]))::int[])
+                AS i(subscription_id, period, member_id, plan_no, due_no, code, coupons, seq_base, first_id)
             """
-        let delivered = planned.filter { $0.status == .delivered }
+        // With an outbox: every coupon's id, drawn in one go; coupon `seq` of a period takes
+        // ids[first_id + seq - 1].
+        let ids = outbox == nil ? "" : """
+            ,
+            ids AS (
+                SELECT array_agg(nextval((SELECT pg_get_serial_sequence('coupons', 'id')::regclass))) AS a
+                FROM generate_series(1, \(p.add(Int64(layout.total))))
+            )
+            """
         let notified = try outbox.map {
-            ",\nn AS (\n\(try $0.insert(coupons: "c", delivered: delivered, plan: runPlan, p))\nRETURNING 1\n)"
+            ",\nn AS (\n\(try $0.insert(layout, ids: "(SELECT a FROM ids)", plan: runPlan, p))\nRETURNING 1\n)"
         }
         let sql = """
-            WITH i AS (\(input)),
+            WITH i AS (\(input))\(ids),
             inserted AS (
                 INSERT INTO bundle_deliveries (subscription_id, period, member_id, plan, due_at, status, run_id, coupons)
-                SELECT i.subscription_id, i.period, i.member_id, i.plan, to_timestamp(i.due_micros / 1000000.0), i.status,
-                       \(run), i.coupons
+                SELECT i.subscription_id, i.period, i.member_id, i.plan, i.due_at, i.status, \(run), i.coupons
                 FROM i WHERE NOT i.retry
             ),
             retried AS (
@@ -122,14 +184,14 @@ enum BundleChunkStatement {
                 RETURNING w.subscription_id, w.period
             ),
             c AS (
-                INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, label, face_value_fen,
-                                     issued_at, valid_from, expires_at, uses_left)
-                SELECT l.key, l.version, i.member_id, \(run), i.seq_base + l.seq, nullif(l.label, ''), \(lines.face),
+                INSERT INTO coupons (\(outbox == nil ? "" : "id, ")template_key, template_version, member_id, run_id, seq, label,
+                                     face_value_fen, issued_at, valid_from, expires_at, uses_left)
+                SELECT \(outbox == nil ? "" : "(SELECT a FROM ids)[i.first_id + l.seq - 1], ")l.key, l.version, i.member_id, \(run),
+                       i.seq_base + l.seq, nullif(l.label, ''), \(lines.face),
                        \(p.add(runPlan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1)
                 FROM i
                 JOIN \(lines.from) ON l.plan = i.plan AND (l.welcome = 0 OR i.period = 1)
                 WHERE i.status = 'delivered'
-                \(outbox == nil ? "" : "RETURNING id, member_id, seq")
             )\(notified ?? "")
             SELECT (SELECT count(*) FROM i WHERE i.retry AND NOT EXISTS (
                         SELECT 1 FROM retried r WHERE r.subscription_id = i.subscription_id AND r.period = i.period))::bigint,
@@ -137,8 +199,40 @@ enum BundleChunkStatement {
             """
         let row = try tx.query(sql, p.values).row(0)
         if try row.decode(0, as: Int64.self) > 0 { throw PeriodSettledMeanwhile() }
-        return Written(
-            coupons: delivered.reduce(0) { $0 + $1.coupons }, notifications: try row.decode(1, as: Int64.self))
+        return Written(coupons: layout.total, notifications: try row.decode(1, as: Int64.self))
+    }
+
+    /// Where each delivered period's coupons fall in the chunk's array of coupon ids: periods in
+    /// member, subscription and period order (as `BundleAllocation.decide` returns them), so a
+    /// member's coupons are one run of the array, in coupon number order.
+    struct CouponIDs {
+        /// The chunk's periods in that order.
+        let planned: [PlannedDelivery]
+        /// Per period of `planned`, the 1-based place of its first coupon (0 when not delivered).
+        let firsts: [Int64]
+        /// Coupons of the chunk.
+        let total: Int
+
+        init(_ unordered: [PlannedDelivery]) {
+            func before(_ a: PlannedDelivery, _ b: PlannedDelivery) -> Bool {
+                (a.memberID, a.subscriptionID, a.period) < (b.memberID, b.subscriptionID, b.period)
+            }
+            let inOrder = zip(unordered, unordered.dropFirst()).allSatisfy { !before($1, $0) }
+            planned = inOrder ? unordered : unordered.sorted(by: before)
+            var firsts: [Int64] = []
+            firsts.reserveCapacity(planned.count)
+            var next = 1
+            for delivery in planned {
+                guard delivery.status == .delivered else {
+                    firsts.append(0)
+                    continue
+                }
+                firsts.append(Int64(next))
+                next += delivery.coupons
+            }
+            self.firsts = firsts
+            total = next - 1
+        }
     }
 
     /// Every coupon line of every plan as one `unnest` (`l`), with the face value expression

@@ -6,9 +6,9 @@ import Postgres
 /// the chunk's own statement (`BundleChunkStatement.write`), so the messages commit exactly when
 /// the coupons they announce do, and a replayed or resumed chunk writes them once.
 ///
-/// The row is built from the coupon insert's `RETURNING` (grouped by member: the ids, in coupon
-/// number order) and a payload the runner already knows: the member's delivered periods with the
-/// plan's title and exclusive label. The coupons' details (title, face value, expiry, code) are
+/// The row is built from the chunk's coupon ids, drawn before the coupons are inserted (a slice
+/// per member, in coupon number order: see `BundleChunkStatement.CouponIDs`), and a payload the
+/// runner already knows: the member's delivered periods with the plan's title and exclusive label. The coupons' details (title, face value, expiry, code) are
 /// not copied into the payload here; the deliverer reads them by id when it sends
 /// (`NotificationCouponDetails`), as it computes codes then. Copying them cost more than the
 /// coupons' own insert (a `jsonb_build_object` per coupon), and they never change once issued.
@@ -53,83 +53,94 @@ struct BundleOutbox: Sendable {
         var bundles: [Period]
     }
 
-    /// The `INSERT … SELECT … GROUP BY member` into `notifications` (a CTE body, without the
-    /// name), over `coupons`: a relation of the chunk's new coupons with `id`, `member_id` and
-    /// `seq`. `delivered` are the chunk's delivered periods; a member's are listed in subscription
-    /// and period order (coupon number order). Members share payloads (same plan, period and due day), so each
-    /// distinct payload travels and is parsed once.
-    func insert(coupons: String, delivered unordered: [PlannedDelivery], plan runPlan: BundleRunPlan, _ p: SQLParameters)
+    /// The `INSERT … SELECT` into `notifications` (a CTE body, without the name), one row per
+    /// member with delivered periods in `layout`: its coupon ids are the slice of `ids` (an SQL
+    /// bigint[] expression, the chunk's coupon ids in `layout`'s order) where its coupons are, in
+    /// coupon number order. Members share payloads (same plan, period and due day), so each
+    /// distinct payload is built and travels once (as json, the column's type: stored as sent).
+    func insert(_ layout: BundleChunkStatement.CouponIDs, ids: String, plan runPlan: BundleRunPlan, _ p: SQLParameters)
         throws -> String
     {
-        // A member's periods must be adjacent (one outbox row each); `decide` returns them so, and
-        // this keeps it true whatever the caller passes.
-        let delivered = unordered.sorted {
-            ($0.memberID, $0.subscriptionID, $0.period) < ($1.memberID, $1.subscriptionID, $1.period)
+        let planIndex = Dictionary(uniqueKeysWithValues: runPlan.plans.enumerated().map { ($1.key, $0) })
+        /// A period as its payload lists it, by the plan's index: cheap to hash and compare.
+        struct PeriodKey: Hashable {
+            var plan: Int
+            var period: Int
+            var dueAt: Date
+            var coupons: Int
         }
-        var plans: [String: (plan: BundleRunPlan.Plan, zone: TimeZone)] = [:]
-        for plan in runPlan.plans {
-            plans[plan.key] = (plan, TimeZone(identifier: plan.timeZone) ?? DefinitionDefaults.timeZone)
-        }
-        var dueTexts: [String: String] = [:]
-        func period(_ delivery: PlannedDelivery) -> (Period, zone: String) {
-            let entry = plans[delivery.plan]
-            let zone = entry?.zone ?? DefinitionDefaults.timeZone
-            let key = "\(delivery.plan) \(delivery.dueAt.timeIntervalSince1970)"
-            let due = dueTexts[key] ?? LocalTimeFormat.format(delivery.dueAt, in: zone)
-            dueTexts[key] = due
-            return (
-                Period(
-                    plan: delivery.plan, title: entry?.plan.title, exclusiveLabel: entry?.plan.label, period: delivery.period,
-                    dueAt: due, coupons: delivery.coupons), zone.identifier
-            )
-        }
-
-        // Per member its periods; per distinct list of periods one payload.
+        // Per member (adjacent in `layout`) its first coupon's place, its coupon count and its
+        // payload's number; per distinct list of periods one payload.
         var members: [Int64] = []
+        var firsts: [Int64] = []
+        var counts: [Int64] = []
         var payloadNumbers: [Int64] = []
-        var payloadIndex: [[Period]: Int64] = [:]
-        var payloads: [[Period]] = []
-        var zones: [String] = []
-        var start = delivered.startIndex
-        while start < delivered.endIndex {
-            let member = delivered[start].memberID
-            var end = start
-            var periods: [Period] = []
-            var zone: String?
-            while end < delivered.endIndex, delivered[end].memberID == member {
-                let (entry, periodZone) = period(delivered[end])
-                periods.append(entry)
-                zone = zone ?? periodZone
-                end += 1
+        var payloadIndex: [[PeriodKey]: Int64] = [:]
+        var payloads: [[PeriodKey]] = []
+        let planned = layout.planned
+        var index = planned.startIndex
+        var periods: [PeriodKey] = []
+        while index < planned.endIndex {
+            let member = planned[index].memberID
+            var first: Int64 = 0
+            var count: Int64 = 0
+            periods.removeAll(keepingCapacity: true)
+            while index < planned.endIndex, planned[index].memberID == member {
+                let delivery = planned[index]
+                if delivery.status == .delivered {
+                    if first == 0 { first = layout.firsts[index] }
+                    count += Int64(delivery.coupons)
+                    periods.append(
+                        PeriodKey(
+                            plan: planIndex[delivery.plan] ?? 0, period: delivery.period, dueAt: delivery.dueAt,
+                            coupons: delivery.coupons))
+                }
+                index += 1
             }
+            guard count > 0 else { continue }
             let number: Int64
             if let known = payloadIndex[periods] {
                 number = known
             } else {
                 payloads.append(periods)
-                zones.append(zone ?? DefinitionDefaults.timeZone.identifier)
                 number = Int64(payloads.count)
                 payloadIndex[periods] = number
             }
             members.append(member)
+            firsts.append(first)
+            counts.append(count)
             payloadNumbers.append(number)
-            start = end
         }
+
+        // Each distinct payload, with the zone of its first period's plan.
+        let zones = runPlan.plans.map { TimeZone(identifier: $0.timeZone) ?? DefinitionDefaults.timeZone }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let texts = try payloads.map { String(decoding: try encoder.encode(Payload(bundles: $0)), as: UTF8.self) }
+        var texts: [String] = []
+        var payloadZones: [String] = []
+        for keys in payloads {
+            let entries = keys.map { key in
+                let plan = runPlan.plans[key.plan]
+                return Period(
+                    plan: plan.key, title: plan.title, exclusiveLabel: plan.label, period: key.period,
+                    dueAt: LocalTimeFormat.format(key.dueAt, in: zones[key.plan]), coupons: key.coupons)
+            }
+            texts.append(String(decoding: try encoder.encode(Payload(bundles: entries)), as: UTF8.self))
+            payloadZones.append(keys.first.map { zones[$0.plan].identifier } ?? DefinitionDefaults.timeZone.identifier)
+        }
         let payloadArray = "[" + texts.joined(separator: ",") + "]"
 
+        // The member's openid is read here; an index probe per member, in member order.
         return """
             INSERT INTO notifications (job, slot, run_id, kind, member_id, openid, coupon_ids, payload, sink, zone, next_try_at)
-            SELECT \(p.add(job)), \(p.add(slot)), \(p.add(runID)), \(p.add(NotificationKind.bundle.rawValue)), g.member_id, m.openid,
-                   g.ids, b.payload, \(p.add(sink)), b.zone, \(p.add(slot))
-            FROM (SELECT member_id, array_agg(id ORDER BY seq) AS ids FROM \(coupons) GROUP BY member_id) AS g
-            JOIN unnest(\(p.add(SQLIntegerArray.text(members)))::bigint[], \(p.add(SQLIntegerArray.text(payloadNumbers)))::bigint[])
-                AS u(member_id, payload_no) ON u.member_id = g.member_id
-            JOIN ROWS FROM (jsonb_array_elements(\(p.add(payloadArray))::jsonb), unnest(\(p.add(zones))::text[]))
+            SELECT \(p.add(job)), \(p.add(slot)), \(p.add(runID)), \(p.add(NotificationKind.bundle.rawValue)), u.member_id, m.openid,
+                   \(ids)[u.first_id : u.first_id + u.coupons - 1], b.payload, \(p.add(sink)), b.zone, \(p.add(slot))
+            FROM unnest(\(p.add(SQLIntegerArray.text(members)))::bigint[], \(p.add(SQLIntegerArray.text(firsts)))::int[],
+                        \(p.add(SQLIntegerArray.text(counts)))::int[], \(p.add(SQLIntegerArray.text(payloadNumbers)))::bigint[])
+                AS u(member_id, first_id, coupons, payload_no)
+            JOIN ROWS FROM (json_array_elements(\(p.add(payloadArray))::json), unnest(\(p.add(payloadZones))::text[]))
                 WITH ORDINALITY AS b(payload, zone, payload_no) ON b.payload_no = u.payload_no
-            LEFT JOIN members m ON m.id = g.member_id
+            LEFT JOIN members m ON m.id = u.member_id
             """
     }
 }

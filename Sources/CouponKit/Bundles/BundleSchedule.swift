@@ -41,7 +41,12 @@ public struct BundleSchedule: Sendable, Equatable {
     /// The local day of period `period` (1-based). For a fixed day, period 1 is that day's first
     /// occurrence on or after the start day (started on the 15th with day 1: the next 1st).
     public func day(ofPeriod period: Int, startedAt: Date) -> CalendarDay {
-        let start = startDay(startedAt)
+        day(ofPeriod: period, start: startDay(startedAt))
+    }
+
+    /// `day(ofPeriod:startedAt:)` from the subscription's start day, found once by callers that
+    /// walk several periods (a bundle chunk does this for every subscription).
+    func day(ofPeriod period: Int, start: CalendarDay) -> CalendarDay {
         var monthIndex = start.year * 12 + (start.month - 1) + (period - 1) * everyMonths
         let wanted: Int
         switch deliveryDay {
@@ -76,8 +81,9 @@ public struct BundleSchedule: Sendable, Equatable {
         var due: [DuePeriod] = []
         let lastDay = terms.lastDay
         var period = max(settled, 0) + 1
+        let start = startDay(terms.startedAt)
         while due.count < limit {
-            let day = day(ofPeriod: period, startedAt: terms.startedAt)
+            let day = day(ofPeriod: period, start: start)
             guard day <= lastDay else { break }
             let dueAt = ZonedCivilTime.instant(day: day, minutes: atMinutes, in: timeZone)
             guard dueAt <= slot else { break }

@@ -5,7 +5,7 @@ public struct IssueAction: Sendable, Equatable {
     /// Members per chunk (one transaction each), 100...1_000_000.
     public let chunkSize: Int
 
-    public init(segment: Segment, offer: IssueOffer, chunkSize: Int = DefinitionDefaults.chunkSize) {
+    public init(segment: Segment, offer: IssueOffer, chunkSize: Int = DefinitionDefaults.issueChunkSize) {
         self.segment = segment
         self.offer = offer
         self.chunkSize = chunkSize

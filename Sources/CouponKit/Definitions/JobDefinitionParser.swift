@@ -237,7 +237,7 @@ enum JobDefinitionParser {
             mapping.reportMissing("coupons", note: " (give coupons or variants)")
         }
         guard let segment, let offer else { return nil }
-        return IssueAction(segment: segment, offer: offer, chunkSize: chunkSize ?? DefinitionDefaults.chunkSize)
+        return IssueAction(segment: segment, offer: offer, chunkSize: chunkSize ?? DefinitionDefaults.issueChunkSize)
     }
 
     private static func readVariants(_ reader: DefinitionReader, catalog: TemplateCatalog) -> [IssueVariant]? {

@@ -70,25 +70,31 @@ struct CouponLineArrays {
 /// Integer arrays as PostgreSQL array text (`{1,2,3}`), written byte by byte: a bundle chunk
 /// sends several arrays of tens of thousands of numbers, and going through one `String` per
 /// element cost more than the server's work on them.
-enum SQLIntegerArray {
+struct SQLIntegerArray {
     static func text(_ values: some Collection<Int64>) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(values.count * 8 + 2)
-        bytes.append(UInt8(ascii: "{"))
-        var first = true
-        for value in values {
-            if !first { bytes.append(UInt8(ascii: ",")) }
-            first = false
-            if value < 0 { bytes.append(UInt8(ascii: "-")) }
-            var magnitude = value.magnitude
-            let start = bytes.count
-            repeat {
-                bytes.append(UInt8(truncatingIfNeeded: magnitude % 10) + 0x30)
-                magnitude /= 10
-            } while magnitude > 0
-            bytes[start...].reverse()
-        }
-        bytes.append(UInt8(ascii: "}"))
-        return String(decoding: bytes, as: UTF8.self)
+        var array = SQLIntegerArray(capacity: values.count)
+        for value in values { array.append(value) }
+        return array.text
     }
+
+    /// Built element by element, for callers that fill several arrays in one pass over their rows.
+    private var bytes: [UInt8] = [UInt8(ascii: "{")]
+
+    init(capacity: Int = 0) { bytes.reserveCapacity(capacity * 8 + 2) }
+
+    mutating func append(_ value: Int64) {
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        let start = bytes.count
+        repeat {
+            bytes.append(UInt8(truncatingIfNeeded: magnitude % 10) + 0x30)
+            magnitude /= 10
+        } while magnitude > 0
+        bytes[start...].reverse()
+    }
+
+    mutating func append(_ value: Int) { append(Int64(value)) }
+
+    var text: String { String(decoding: bytes + [UInt8(ascii: "}")], as: UTF8.self) }
 }

@@ -227,7 +227,9 @@ public struct IssueExecutor: JobExecutor {
         stock: [IssueChunkStatement.StockDraw], countScanned: Bool, _ tx: Connection
     ) throws -> IssueChunkStatement.Result {
         let limited = statement.arms.contains { $0.lines.contains(where: \.isLimited) }
-        try tx.executeScript(limited ? "\(IssueChunkStatement.settings); SAVEPOINT issue_packs" : IssueChunkStatement.settings)
+        // Sent with the insert, in one round trip.
+        tx.sendWithNext(IssueChunkStatement.settings)
+        if limited { tx.sendWithNext("SAVEPOINT issue_packs") }
         let insert = statement.insert(members, limits: limits, stock: stock, countScanned: countScanned)
         for _ in 0..<(limited ? Self.capCollisionRetries : 1) {
             do {

@@ -60,19 +60,22 @@ struct ChunkWorker: Sendable {
                     return true
                 }
                 let chunkStarted = Date()
-                let counts = try connection.transaction { tx in
-                    try tx.execute("SELECT set_config('statement_timeout', $1, true)", [String(statementTimeoutMilliseconds)])
+                // Pipelined: BEGIN and the timeout go with the kind's first statement, the fence and
+                // checkpoint with COMMIT, so a chunk of one statement costs two round trips.
+                let counts = try connection.transaction(pipelined: true) { tx in
+                    tx.sendWithNext("SELECT set_config('statement_timeout', $1, true)", [String(statementTimeoutMilliseconds)])
                     let counts = try executor.execute(chunk: chunk, of: plan, context, in: tx)
-                    try ledger.commitChunk(run, chunk: chunk, counts: counts, in: tx)
+                    ledger.recordChunkWithCommit(run, chunk: chunk, counts: counts, in: tx)
                     return counts
                 }
                 CouponMetrics.chunkCommitted(job: run.job, seconds: Date().timeIntervalSince(chunkStarted), counts: counts)
                 record(counts, run: run, plan: plan, state: state, started: started)
                 return true
-            } catch is RunLedger.LeaseLost {
-                state.withLock { $0.lost = true }
-                return false
             } catch {
+                if error is RunLedger.LeaseLost || RunLedger.isLeaseLost(error) {
+                    state.withLock { $0.lost = true }
+                    return false
+                }
                 // The watchdog cut the socket: the run is being left to another runner.
                 if state.withLock({ $0.stalled != nil || $0.lost }) { return false }
                 let verdict = RetryStrategy.verdict(for: error)

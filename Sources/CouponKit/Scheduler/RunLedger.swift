@@ -140,20 +140,30 @@ public struct RunLedger: Sendable {
     /// Records a chunk and adds its counts, inside the chunk's own transaction. Throws
     /// `LeaseLost` when (id, attempt) is no longer current, so the whole chunk rolls back.
     public func commitChunk(_ run: ClaimedRun, chunk: Int, counts: RunCounts, in transaction: Connection) throws {
-        let countsJSON = PostgresJSON(counts)
-        let recorded = try transaction.execute(
-            """
-            WITH fence AS (
-                UPDATE job_runs
-                SET counts = jsonb_add_counts(counts, $3::jsonb)
-                WHERE id = $1 AND attempt = $2 AND status = 'running'
-                RETURNING id
-            )
-            INSERT INTO run_chunks (run_id, chunk, attempt, counts)
-            SELECT id, $4, $2, $3::jsonb FROM fence
-            """, [run.id, run.attempt, countsJSON, chunk])
-        guard recorded == 1 else { throw LeaseLost(runID: run.id, attempt: run.attempt) }
+        do {
+            try transaction.execute(Self.recordChunk, [run.id, run.attempt, chunk, PostgresJSON(counts)])
+        } catch {
+            if Self.isLeaseLost(error) { throw LeaseLost(runID: run.id, attempt: run.attempt) }
+            throw error
+        }
     }
+
+    /// Records a chunk like `commitChunk`, sent with the transaction's COMMIT in one round trip
+    /// (the transaction must be `pipelined`). When (id, attempt) is no longer current the COMMIT
+    /// throws an error for which `isLeaseLost` is true, and the chunk rolls back.
+    public func recordChunkWithCommit(_ run: ClaimedRun, chunk: Int, counts: RunCounts, in transaction: Connection) {
+        transaction.sendWithNext(Self.recordChunk, [run.id, run.attempt, chunk, PostgresJSON(counts)])
+    }
+
+    /// True for the error the chunk fence raises when the run is no longer this attempt's.
+    public static func isLeaseLost(_ error: any Error) -> Bool {
+        (error as? PostgresError)?.code == leaseLostCode
+    }
+
+    /// The fence and checkpoint (migration 0041): raises `leaseLostCode` instead of updating no
+    /// row, so that a COMMIT sent with it in one pipeline is skipped.
+    static let recordChunk = "SELECT record_run_chunk($1, $2, $3, $4::jsonb)"
+    static let leaseLostCode = PostgresError.Code("CBL01")
 
     // MARK: - Ending a run
 
