@@ -239,8 +239,8 @@ enum SweepBench {
 
     /// The age of the oldest open transaction of other sessions on this database, sampled every
     /// 10 ms until stopped: a lower bound of the longest transaction (off by at most one interval).
-    /// Client sessions only: an autovacuum of `coupons` after the expiry (its ANALYZE takes an
-    /// xid) once showed as a 25 s "transaction" of the run on the durable cluster.
+    /// Client sessions only: an autovacuum worker's ANALYZE takes an xid, and a 25 s "transaction"
+    /// seen once during a 5.7 s expiry run on the durable cluster was most likely one.
     final class TransactionSampler: @unchecked Sendable {
         private let stopped = DispatchSemaphore(value: 0)
         private let finished = DispatchSemaphore(value: 0)
