@@ -43,9 +43,12 @@ struct BenchDatabases {
     }
 
     /// Grows or shrinks the template's `members` to `count` (and analyzes them, as a merchant's
-    /// members table is).
+    /// members table is), and empties what an earlier bench left in it: the sweep, bundle and
+    /// merchant figures write their coupons into the template itself, and issuance figures start
+    /// from an empty `coupons` (a second `make bench` failed on the first one's expiry coupons).
     func prepareMembers(_ count: Int) throws {
         let connection = try Connection.connect(url: templateURL)
+        try Couponbatch.Bench.reset(connection)
         try Couponbatch.Bench.prepareMembers(count, url: templateURL, connection)
         try connection.execute("CHECKPOINT")
     }
