@@ -104,25 +104,17 @@ public struct CouponRedeemer: Sendable {
             now = try row.decode("now")
         }
         if locked.isEmpty { now = try tx.query("SELECT now()").row(0).decode(0, as: Date.self) }
-        var lookedUp: Set<String> = []
-        var known: [String: Redemption] = [:]
-        if requestsFirst {
-            lookedUp = Set(attempts.map(\.requestID))
-            known = try Self.recorded(lookedUp, tx)
-        }
-        while true {
-            let decided = decide(attempts, coupons: coupons, known: known, now: now)
-            let unchecked = Set(decided.refusedRequestIDs).subtracting(lookedUp)
-            guard !unchecked.isEmpty else { return try record(decided, origins: origins, in: tx) }
-            lookedUp.formUnion(unchecked)
-            let found = try Self.recorded(unchecked, tx)
-            guard !found.isEmpty else { return try record(decided, origins: origins, in: tx) }
+        let requestIDs = Set(attempts.map(\.requestID))
+        var known = requestsFirst ? try Self.recorded(requestIDs, tx) : [:]
+        var decided = decide(attempts, coupons: coupons, known: known, now: now)
+        if !requestsFirst, !decided.refusedRequestIDs.isEmpty,
+            try !Self.recorded(Set(decided.refusedRequestIDs), tx).isEmpty
+        {
             // A refused attempt was recorded before: decide again with every id looked up.
-            known.merge(found) { first, _ in first }
-            let rest = Set(attempts.map(\.requestID)).subtracting(lookedUp)
-            lookedUp.formUnion(rest)
-            known.merge(try Self.recorded(rest, tx)) { first, _ in first }
+            known = try Self.recorded(requestIDs, tx)
+            decided = decide(attempts, coupons: coupons, known: known, now: now)
         }
+        return try record(decided, origins: origins, in: tx)
     }
 
     /// The redemptions already recorded under these request ids.
