@@ -286,9 +286,7 @@ public struct NotificationDeliverer: Sendable {
     static func claimStatement(afterCursor: Bool) -> String {
         """
         WITH marked AS (
-            UPDATE notifications SET status = 'delivered', delivered_at = coalesce($5::timestamptz, now()), claim = NULL,
-                                     lease_until = NULL, last_error = NULL
-            WHERE id = ANY($6::bigint[]) AND claim = $7
+            \(markDeliveredStatement(ids: "$6", claim: "$7", at: "$5"))
             RETURNING 1
         ), claimed AS (
             UPDATE notifications n
@@ -329,11 +327,17 @@ public struct NotificationDeliverer: Sendable {
         WHERE id = ANY($1::bigint[]) AND claim = $2
         """
 
-    static let markDelivered = """
-        UPDATE notifications SET status = 'delivered', delivered_at = coalesce($3::timestamptz, now()), claim = NULL,
-                                 lease_until = NULL, last_error = NULL
-        WHERE id = ANY($1::bigint[]) AND claim = $2
+    static let markDelivered = markDeliveredStatement(ids: "$1", claim: "$2", at: "$3")
+
+    /// The rows `ids` become delivered if claim `claim` is still theirs; used alone and inside
+    /// the claim statement, with the parameter numbers given.
+    static func markDeliveredStatement(ids: String, claim: String, at: String) -> String {
         """
+        UPDATE notifications SET status = 'delivered', delivered_at = coalesce(\(at)::timestamptz, now()), claim = NULL,
+                                 lease_until = NULL, last_error = NULL
+        WHERE id = ANY(\(ids)::bigint[]) AND claim = \(claim)
+        """
+    }
 
     /// Back to pending after a backoff (Retry-After when given), or dead after the last attempt.
     static let markFailed = """
