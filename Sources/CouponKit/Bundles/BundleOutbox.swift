@@ -8,8 +8,9 @@ import Postgres
 ///
 /// The row is built from the chunk's coupon ids, drawn before the coupons are inserted (a slice
 /// per member, in coupon number order: see `BundleChunkStatement.CouponIDs`), and a payload the
-/// runner already knows: the member's delivered periods with the plan's title and exclusive label. The coupons' details (title, face value, expiry, code) are
-/// not copied into the payload here; the deliverer reads them by id when it sends
+/// runner already knows: the member's delivered periods with the plan's title and exclusive
+/// label. The coupons' details (title, face value, expiry, code) are not copied into the payload
+/// here; the deliverer reads them by id when it sends
 /// (`NotificationCouponDetails`), as it computes codes then. Copying them cost more than the
 /// coupons' own insert (a `jsonb_build_object` per coupon), and they never change once issued.
 ///
