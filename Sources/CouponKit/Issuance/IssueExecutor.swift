@@ -134,8 +134,10 @@ public struct IssueExecutor: JobExecutor {
         // then "succeed" having silently skipped its remaining members.
         if !issuePlan.segment.snapshots.isEmpty { try issuePlan.segment.verifySnapshots(connection: tx) }
         // Per arm: the members its chunk allotment allows, and the finite-stock templates it draws
-        // from the run's reservation. Lines whose stock the run set aside draw on it; others
-        // (plans from before allotments, a reservation returned while the run had ended, trigger
+        // from the run's reservation. Lines whose stock the run set aside draw on it, without
+        // asking first (a round trip a chunk): only a run that has ended loses its reservation,
+        // and its chunks cannot pass the fence anyway; a draw the reservation cannot cover rolls
+        // the chunk back (`StockContention`). Others (plans from before allotments, trigger
         // batches) take from stock as they go.
         var allotted: [Int64?] = []
         var reservedKeys: [Set<String>] = []
@@ -144,7 +146,7 @@ public struct IssueExecutor: JobExecutor {
             let allotment = chunk.flatMap { issuePlan.allotments?[armIndex]?[$0] }
             var reserved: Set<String> = []
             for line in arm.lines where line.finiteStock {
-                if allotment != nil, let chunk, try StockAllotment.held(runID: runID, key: line.templateKey, chunk: chunk, tx) {
+                if allotment != nil {
                     reserved.insert(line.templateKey)
                 } else {
                     takesLiveStock = true

@@ -122,15 +122,6 @@ enum StockAllotment {
         return allotments
     }
 
-    /// Whether the run set stock of `key` aside for `chunk` (a row of its own, or one for every
-    /// chunk from a plan made before per-chunk rows). False: the chunk takes from stock itself.
-    static func held(runID: Int64, key: String, chunk: Int, _ tx: Connection) throws -> Bool {
-        try !tx.query(
-            "SELECT 1 FROM issue_stock_reservations WHERE run_id = $1 AND template_key = $2 AND chunk IN ($3, -1)",
-            [runID, key, Int32(chunk)]
-        ).isEmpty
-    }
-
     /// Returns what the run set aside and did not issue. One statement, so finishing twice (a crash
     /// between this and the run's end) returns it once.
     static func release(runID: Int64, _ connection: Connection) throws {
