@@ -154,16 +154,20 @@ public struct ReportQueries: Sendable {
         // A use of a coupon that still exists (sql/0031).
         let inPeriod = "r.at >= $1 AND r.at < $2 AND r.coupon_issued_at IS NOT NULL"
         let rows = try tx.query(
+            // Sorted outside the grouping: an ORDER BY beside the GROUP BY made the planner sort
+            // every redemption (spilling to disk) to group them in that order.
             """
-            SELECT r.template_key, r.coupon_run_id, \(segments ? "coalesce(m.tier, 'unknown')" : "NULL::text") AS segment,
-                   \(stores ? "r.store" : "NULL::text") AS store,
-                   \(Self.useFigures(filter: cohort, prefix: "")),
-                   \(stores ? Self.useFigures(filter: inPeriod, prefix: "store_") : "0 AS store_redemptions")
-            FROM redemptions r
-            LEFT JOIN members m ON m.id = r.member_id
-            WHERE r.reversed_at IS NULL AND (\(cohort)\(stores ? " OR \(inPeriod)" : ""))
-            GROUP BY 1, 2, 3, 4
-            ORDER BY 4
+            SELECT * FROM (
+                SELECT r.template_key, r.coupon_run_id, \(segments ? "coalesce(m.tier, 'unknown')" : "NULL::text") AS segment,
+                       \(stores ? "r.store" : "NULL::text") AS store,
+                       \(Self.useFigures(filter: cohort, prefix: "")),
+                       \(stores ? Self.useFigures(filter: inPeriod, prefix: "store_") : "0 AS store_redemptions")
+                FROM redemptions r
+                LEFT JOIN members m ON m.id = r.member_id
+                WHERE r.reversed_at IS NULL AND (\(cohort)\(stores ? " OR \(inPeriod)" : ""))
+                GROUP BY 1, 2, 3, 4
+            ) AS uses
+            ORDER BY store
             """, [period.start, period.end]
         ).rows
         var uses: [RedemptionUse] = []
