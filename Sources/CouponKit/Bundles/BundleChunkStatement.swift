@@ -2,8 +2,9 @@ import Foundation
 import Postgres
 
 /// The SQL of one bundle chunk: read the chunk's subscriptions, record their periods, write the
-/// delivered periods' coupons. Each is one set-based statement over `unnest` arrays, so a chunk
-/// costs three round trips however many subscriptions it holds.
+/// delivered periods' coupons and count them in stock. The read and the write are each one
+/// set-based statement (the write over `unnest` arrays), so a chunk costs two round trips besides
+/// its settings and commit, however many subscriptions it holds.
 enum BundleChunkStatement {
     /// Subscriptions of members `[lower, upper)` on `plans`, each with its last settled period.
     /// All of a member's subscriptions fall in one chunk (chunks split member ids), so the
@@ -12,20 +13,27 @@ enum BundleChunkStatement {
         -> [SubscriptionRecord]
     {
         var records: [SubscriptionRecord] = []
-        // Times travel as microseconds and days since 1970: cheap to decode, exact.
+        // Times travel as microseconds and days since 1970: cheap to decode, exact (date_part's
+        // double holds an instant to well under a microsecond; extract's numeric cost more).
+        // A subscription's last period is one backward probe of the periods' primary key; the
+        // last settled one needs a second probe only when the last period waits for stock.
         let result = try connection.query(
             """
             SELECT s.id, s.member_id, s.plan,
-                   (extract(epoch FROM s.started_at) * 1000000)::bigint AS started,
+                   (date_part('epoch', s.started_at) * 1000000)::bigint AS started,
                    s.paid_through - date '1970-01-01' AS paid_through,
-                   (extract(epoch FROM s.paused_from) * 1000000)::bigint AS paused_from,
-                   (extract(epoch FROM s.paused_until) * 1000000)::bigint AS paused_until,
+                   (date_part('epoch', s.paused_from) * 1000000)::bigint AS paused_from,
+                   (date_part('epoch', s.paused_until) * 1000000)::bigint AS paused_until,
                    s.ends_on - date '1970-01-01' AS ends_on,
                    coalesce(x.settled, 0) AS settled, coalesce(x.recorded, 0) AS recorded
             FROM subscriptions s
             LEFT JOIN LATERAL (
-                SELECT max(d.period) FILTER (WHERE d.status <> 'waiting_stock') AS settled, max(d.period) AS recorded
+                SELECT d.period AS recorded,
+                       CASE WHEN d.status <> 'waiting_stock' THEN d.period
+                            ELSE (SELECT max(w.period) FROM bundle_deliveries w
+                                  WHERE w.subscription_id = s.id AND w.status <> 'waiting_stock') END AS settled
                 FROM bundle_deliveries d WHERE d.subscription_id = s.id
+                ORDER BY d.period DESC LIMIT 1
             ) x ON true
             WHERE s.member_id >= $1 AND s.member_id < $2 AND s.plan = ANY($3::text[])
             ORDER BY s.member_id, s.id
@@ -104,12 +112,17 @@ enum BundleChunkStatement {
     /// notifications need not wait for the periods' RETURNING (joining it back cost a fifth of the
     /// statement).
     ///
+    /// The coupons are counted in `template_stock` (`stock`, per template) by the same statement,
+    /// after they are written, as issue chunks do: the rows stay locked until the chunk commits,
+    /// and other chunks wait for them.
+    ///
     /// With an outbox, the chunk's coupon ids are drawn from the coupons' own sequence before
     /// anything is inserted (`CouponIDs`), so each member's notification takes its ids as a slice of
     /// that array instead of grouping the coupon insert's RETURNING by member (a sort of every
     /// coupon, a tenth of the statement).
     static func write(
-        _ unordered: [PlannedDelivery], plan runPlan: BundleRunPlan, runID: Int64, outbox: BundleOutbox?, _ tx: Connection
+        _ unordered: [PlannedDelivery], plan runPlan: BundleRunPlan, runID: Int64, stock: [(key: String, count: Int64)],
+        outbox: BundleOutbox?, _ tx: Connection
     ) throws -> Written {
         guard !unordered.isEmpty else { return Written(coupons: 0, notifications: 0) }
         let layout = CouponIDs(unordered)
@@ -175,6 +188,7 @@ enum BundleChunkStatement {
                 INSERT INTO bundle_deliveries (subscription_id, period, member_id, plan, due_at, status, run_id, coupons)
                 SELECT i.subscription_id, i.period, i.member_id, i.plan, i.due_at, i.status, \(run), i.coupons
                 FROM i WHERE NOT i.retry
+                RETURNING 1
             ),
             retried AS (
                 UPDATE bundle_deliveries AS w
@@ -192,13 +206,28 @@ enum BundleChunkStatement {
                 FROM i
                 JOIN \(lines.from) ON l.plan = i.plan AND (l.welcome = 0 OR i.period = 1)
                 WHERE i.status = 'delivered'
+                RETURNING 1
+            ),
+            drawn AS (
+                SELECT d.key, d.coupons FROM unnest(\(p.add(stock.map(\.key)))::text[], \(p.add(stock.map(\.count)))::bigint[]) AS d(key, coupons)
+                WHERE (SELECT count(*) FROM c) + (SELECT count(*) FROM inserted) >= 0
+            ),
+            stock_taken AS (
+                UPDATE template_stock t SET issued = t.issued + d.coupons FROM drawn d
+                WHERE t.key = d.key AND (t.stock IS NULL OR t.issued + d.coupons <= t.stock)
+                RETURNING 1
             )\(notified ?? "")
             SELECT (SELECT count(*) FROM i WHERE i.retry AND NOT EXISTS (
                         SELECT 1 FROM retried r WHERE r.subscription_id = i.subscription_id AND r.period = i.period))::bigint,
-                   \(notified == nil ? "0" : "(SELECT count(*) FROM n)")::bigint
+                   \(notified == nil ? "0" : "(SELECT count(*) FROM n)")::bigint,
+                   (SELECT count(*) FROM stock_taken) = \(p.add(Int64(stock.count)))
             """
         let row = try tx.query(sql, p.values).row(0)
         if try row.decode(0, as: Int64.self) > 0 { throw PeriodSettledMeanwhile() }
+        // Another run took the stock first (or the template has less now): the engine redoes the chunk.
+        guard try row.decode(2, as: Bool.self) else {
+            throw IssueExecutor.StockContention(key: stock.map(\.key).joined(separator: ", "))
+        }
         return Written(coupons: layout.total, notifications: try row.decode(1, as: Int64.self))
     }
 
