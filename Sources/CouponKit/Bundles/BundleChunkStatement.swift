@@ -13,13 +13,14 @@ enum BundleChunkStatement {
         -> [SubscriptionRecord]
     {
         var records: [SubscriptionRecord] = []
-        // Times travel as microseconds and days since 1970: cheap to decode, exact (date_part's
+        // The plan travels as its place in `plans`; times as microseconds and days since 1970:
+        // cheap to send and decode, exact (date_part's
         // double holds an instant to well under a microsecond; extract's numeric cost more).
         // A subscription's last period is one backward probe of the periods' primary key; the
         // last settled one needs a second probe only when the last period waits for stock.
         let result = try connection.query(
             """
-            SELECT s.id, s.member_id, s.plan,
+            SELECT s.id, s.member_id, array_position($3::text[], s.plan) AS plan_no,
                    (date_part('epoch', s.started_at) * 1000000)::bigint AS started,
                    s.paid_through - date '1970-01-01' AS paid_through,
                    (date_part('epoch', s.paused_from) * 1000000)::bigint AS paused_from,
@@ -42,6 +43,8 @@ enum BundleChunkStatement {
         // Integers are read from libpq's bytes: the generic decode made a String and looked up
         // conformances per value, a fifth of a chunk's client time.
         for row in result.rows {
+            let planIndex = Int(try integer(row, 2) ?? 0) - 1
+            guard plans.indices.contains(planIndex) else { continue }
             func instant(_ column: Int) throws -> Date? {
                 try integer(row, column).map { Date(timeIntervalSince1970: Double($0) / 1_000_000) }
             }
@@ -61,7 +64,7 @@ enum BundleChunkStatement {
             records.append(
                 SubscriptionRecord(
                     id: try integer(row, 0) ?? 0, memberID: try integer(row, 1) ?? 0,
-                    plan: try row.decode(2, as: String.self), terms: terms, settled: Int(try integer(row, 8) ?? 0),
+                    plan: plans[planIndex], terms: terms, settled: Int(try integer(row, 8) ?? 0),
                     recorded: Int(try integer(row, 9) ?? 0)))
         }
         return records
@@ -139,7 +142,8 @@ enum BundleChunkStatement {
         var dueIndex: [Date: Int] = [:]
         let statuses: [PlannedDelivery.Status] = [.delivered, .skipped, .waitingStock]
         // One pass over the periods fills every column (a pass per column copied each period once more).
-        var columns = [SQLIntegerArray](repeating: SQLIntegerArray(capacity: planned.count), count: 9)
+        // The coupons' places in the chunk's ids (`first_id`) only matter with an outbox.
+        var columns = [SQLIntegerArray](repeating: SQLIntegerArray(capacity: planned.count), count: outbox == nil ? 8 : 9)
         for (delivery, first) in zip(planned, layout.firsts) {
             let due: Int
             if let known = dueIndex[delivery.dueAt] {
@@ -157,18 +161,18 @@ enum BundleChunkStatement {
             columns[5].append((statuses.firstIndex(of: delivery.status) ?? 0) + (delivery.retry ? 10 : 0))
             columns[6].append(delivery.coupons)
             columns[7].append(delivery.seqBase)
-            columns[8].append(first)
+            if outbox != nil { columns[8].append(first) }
         }
         let texts = columns.map(\.text)
         let input = """
             SELECT i.subscription_id, i.period, i.member_id, (\(p.add(planKeys))::text[])[i.plan_no] AS plan,
                    (\(p.add(dues))::timestamptz[])[i.due_no] AS due_at,
                    (\(p.add(statuses.map(\.rawValue)))::text[])[i.code % 10 + 1] AS status, i.code >= 10 AS retry, i.coupons,
-                   i.seq_base, i.first_id
+                   i.seq_base\(outbox == nil ? "" : ", i.first_id")
             FROM unnest(\(p.add(texts[0]))::bigint[], \(p.add(texts[1]))::int[], \(p.add(texts[2]))::bigint[],
                         \(p.add(texts[3]))::int[], \(p.add(texts[4]))::int[], \(p.add(texts[5]))::int[],
-                        \(p.add(texts[6]))::int[], \(p.add(texts[7]))::int[], \(p.add(texts[8]))::int[])
-                AS i(subscription_id, period, member_id, plan_no, due_no, code, coupons, seq_base, first_id)
+                        \(p.add(texts[6]))::int[], \(p.add(texts[7]))::int[]\(outbox == nil ? "" : ", \(p.add(texts[8]))::int[]"))
+                AS i(subscription_id, period, member_id, plan_no, due_no, code, coupons, seq_base\(outbox == nil ? "" : ", first_id"))
             """
         // With an outbox: every coupon's id, drawn in one go; coupon `seq` of a period takes
         // ids[first_id + seq - 1].
