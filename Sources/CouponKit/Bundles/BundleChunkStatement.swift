@@ -2,8 +2,9 @@ import Foundation
 import Postgres
 
 /// The SQL of one bundle chunk: read the chunk's subscriptions, record their periods, write the
-/// delivered periods' coupons. Each is one set-based statement over `unnest` arrays, so a chunk
-/// costs three round trips however many subscriptions it holds.
+/// delivered periods' coupons and count them in stock. The read and the write are each one
+/// set-based statement (the write over `unnest` arrays), so a chunk costs two round trips besides
+/// its settings and commit, however many subscriptions it holds.
 enum BundleChunkStatement {
     /// Subscriptions of members `[lower, upper)` on `plans`, each with its last settled period.
     /// All of a member's subscriptions fall in one chunk (chunks split member ids), so the
@@ -12,20 +13,28 @@ enum BundleChunkStatement {
         -> [SubscriptionRecord]
     {
         var records: [SubscriptionRecord] = []
-        // Times travel as microseconds and days since 1970: cheap to decode, exact.
+        // The plan travels as its place in `plans`; times as microseconds and days since 1970:
+        // cheap to send and decode, exact (date_part's
+        // double holds an instant to well under a microsecond; extract's numeric cost more).
+        // A subscription's last period is one backward probe of the periods' primary key; the
+        // last settled one needs a second probe only when the last period waits for stock.
         let result = try connection.query(
             """
-            SELECT s.id, s.member_id, s.plan,
-                   (extract(epoch FROM s.started_at) * 1000000)::bigint AS started,
+            SELECT s.id, s.member_id, array_position($3::text[], s.plan) AS plan_no,
+                   (date_part('epoch', s.started_at) * 1000000)::bigint AS started,
                    s.paid_through - date '1970-01-01' AS paid_through,
-                   (extract(epoch FROM s.paused_from) * 1000000)::bigint AS paused_from,
-                   (extract(epoch FROM s.paused_until) * 1000000)::bigint AS paused_until,
+                   (date_part('epoch', s.paused_from) * 1000000)::bigint AS paused_from,
+                   (date_part('epoch', s.paused_until) * 1000000)::bigint AS paused_until,
                    s.ends_on - date '1970-01-01' AS ends_on,
                    coalesce(x.settled, 0) AS settled, coalesce(x.recorded, 0) AS recorded
             FROM subscriptions s
             LEFT JOIN LATERAL (
-                SELECT max(d.period) FILTER (WHERE d.status <> 'waiting_stock') AS settled, max(d.period) AS recorded
+                SELECT d.period AS recorded,
+                       CASE WHEN d.status <> 'waiting_stock' THEN d.period
+                            ELSE (SELECT max(w.period) FROM bundle_deliveries w
+                                  WHERE w.subscription_id = s.id AND w.status <> 'waiting_stock') END AS settled
                 FROM bundle_deliveries d WHERE d.subscription_id = s.id
+                ORDER BY d.period DESC LIMIT 1
             ) x ON true
             WHERE s.member_id >= $1 AND s.member_id < $2 AND s.plan = ANY($3::text[])
             ORDER BY s.member_id, s.id
@@ -34,6 +43,8 @@ enum BundleChunkStatement {
         // Integers are read from libpq's bytes: the generic decode made a String and looked up
         // conformances per value, a fifth of a chunk's client time.
         for row in result.rows {
+            let planIndex = Int(try integer(row, 2) ?? 0) - 1
+            guard plans.indices.contains(planIndex) else { continue }
             func instant(_ column: Int) throws -> Date? {
                 try integer(row, column).map { Date(timeIntervalSince1970: Double($0) / 1_000_000) }
             }
@@ -53,7 +64,7 @@ enum BundleChunkStatement {
             records.append(
                 SubscriptionRecord(
                     id: try integer(row, 0) ?? 0, memberID: try integer(row, 1) ?? 0,
-                    plan: try row.decode(2, as: String.self), terms: terms, settled: Int(try integer(row, 8) ?? 0),
+                    plan: plans[planIndex], terms: terms, settled: Int(try integer(row, 8) ?? 0),
                     recorded: Int(try integer(row, 9) ?? 0)))
         }
         return records
@@ -104,12 +115,17 @@ enum BundleChunkStatement {
     /// notifications need not wait for the periods' RETURNING (joining it back cost a fifth of the
     /// statement).
     ///
+    /// The coupons are counted in `template_stock` (`stock`, per template) by the same statement,
+    /// after they are written, as issue chunks do: the rows stay locked until the chunk commits,
+    /// and other chunks wait for them.
+    ///
     /// With an outbox, the chunk's coupon ids are drawn from the coupons' own sequence before
     /// anything is inserted (`CouponIDs`), so each member's notification takes its ids as a slice of
     /// that array instead of grouping the coupon insert's RETURNING by member (a sort of every
     /// coupon, a tenth of the statement).
     static func write(
-        _ unordered: [PlannedDelivery], plan runPlan: BundleRunPlan, runID: Int64, outbox: BundleOutbox?, _ tx: Connection
+        _ unordered: [PlannedDelivery], plan runPlan: BundleRunPlan, runID: Int64, stock: [(key: String, count: Int64)],
+        outbox: BundleOutbox?, _ tx: Connection
     ) throws -> Written {
         guard !unordered.isEmpty else { return Written(coupons: 0, notifications: 0) }
         let layout = CouponIDs(unordered)
@@ -126,7 +142,8 @@ enum BundleChunkStatement {
         var dueIndex: [Date: Int] = [:]
         let statuses: [PlannedDelivery.Status] = [.delivered, .skipped, .waitingStock]
         // One pass over the periods fills every column (a pass per column copied each period once more).
-        var columns = [SQLIntegerArray](repeating: SQLIntegerArray(capacity: planned.count), count: 9)
+        // The coupons' places in the chunk's ids (`first_id`) only matter with an outbox.
+        var columns = [SQLIntegerArray](repeating: SQLIntegerArray(capacity: planned.count), count: outbox == nil ? 8 : 9)
         for (delivery, first) in zip(planned, layout.firsts) {
             let due: Int
             if let known = dueIndex[delivery.dueAt] {
@@ -144,18 +161,18 @@ enum BundleChunkStatement {
             columns[5].append((statuses.firstIndex(of: delivery.status) ?? 0) + (delivery.retry ? 10 : 0))
             columns[6].append(delivery.coupons)
             columns[7].append(delivery.seqBase)
-            columns[8].append(first)
+            if outbox != nil { columns[8].append(first) }
         }
         let texts = columns.map(\.text)
         let input = """
             SELECT i.subscription_id, i.period, i.member_id, (\(p.add(planKeys))::text[])[i.plan_no] AS plan,
                    (\(p.add(dues))::timestamptz[])[i.due_no] AS due_at,
                    (\(p.add(statuses.map(\.rawValue)))::text[])[i.code % 10 + 1] AS status, i.code >= 10 AS retry, i.coupons,
-                   i.seq_base, i.first_id
+                   i.seq_base\(outbox == nil ? "" : ", i.first_id")
             FROM unnest(\(p.add(texts[0]))::bigint[], \(p.add(texts[1]))::int[], \(p.add(texts[2]))::bigint[],
                         \(p.add(texts[3]))::int[], \(p.add(texts[4]))::int[], \(p.add(texts[5]))::int[],
-                        \(p.add(texts[6]))::int[], \(p.add(texts[7]))::int[], \(p.add(texts[8]))::int[])
-                AS i(subscription_id, period, member_id, plan_no, due_no, code, coupons, seq_base, first_id)
+                        \(p.add(texts[6]))::int[], \(p.add(texts[7]))::int[]\(outbox == nil ? "" : ", \(p.add(texts[8]))::int[]"))
+                AS i(subscription_id, period, member_id, plan_no, due_no, code, coupons, seq_base\(outbox == nil ? "" : ", first_id"))
             """
         // With an outbox: every coupon's id, drawn in one go; coupon `seq` of a period takes
         // ids[first_id + seq - 1].
@@ -175,6 +192,7 @@ enum BundleChunkStatement {
                 INSERT INTO bundle_deliveries (subscription_id, period, member_id, plan, due_at, status, run_id, coupons)
                 SELECT i.subscription_id, i.period, i.member_id, i.plan, i.due_at, i.status, \(run), i.coupons
                 FROM i WHERE NOT i.retry
+                RETURNING 1
             ),
             retried AS (
                 UPDATE bundle_deliveries AS w
@@ -192,13 +210,28 @@ enum BundleChunkStatement {
                 FROM i
                 JOIN \(lines.from) ON l.plan = i.plan AND (l.welcome = 0 OR i.period = 1)
                 WHERE i.status = 'delivered'
+                RETURNING 1
+            ),
+            drawn AS (
+                SELECT d.key, d.coupons FROM unnest(\(p.add(stock.map(\.key)))::text[], \(p.add(stock.map(\.count)))::bigint[]) AS d(key, coupons)
+                WHERE (SELECT count(*) FROM c) + (SELECT count(*) FROM inserted) >= 0
+            ),
+            stock_taken AS (
+                UPDATE template_stock t SET issued = t.issued + d.coupons FROM drawn d
+                WHERE t.key = d.key AND (t.stock IS NULL OR t.issued + d.coupons <= t.stock)
+                RETURNING 1
             )\(notified ?? "")
             SELECT (SELECT count(*) FROM i WHERE i.retry AND NOT EXISTS (
                         SELECT 1 FROM retried r WHERE r.subscription_id = i.subscription_id AND r.period = i.period))::bigint,
-                   \(notified == nil ? "0" : "(SELECT count(*) FROM n)")::bigint
+                   \(notified == nil ? "0" : "(SELECT count(*) FROM n)")::bigint,
+                   (SELECT count(*) FROM stock_taken) = \(p.add(Int64(stock.count)))
             """
         let row = try tx.query(sql, p.values).row(0)
         if try row.decode(0, as: Int64.self) > 0 { throw PeriodSettledMeanwhile() }
+        // Another run took the stock first (or the template has less now): the engine redoes the chunk.
+        guard try row.decode(2, as: Bool.self) else {
+            throw IssueExecutor.StockContention(key: stock.map(\.key).joined(separator: ", "))
+        }
         return Written(coupons: layout.total, notifications: try row.decode(1, as: Int64.self))
     }
 

@@ -45,43 +45,14 @@ public struct BundleExecutor: JobExecutor {
     public func execute(chunk: Int, of plan: RunPlan, _ context: RunContext, in tx: Connection) throws -> RunCounts {
         let runPlan = try Self.runPlan(plan)
         let bounds = plan.chunks[chunk]
-        // JIT off, as for issue chunks: the chunk's statements are short and repeated, and compiling
-        // the subscriptions read (its estimate grows with bundle_deliveries) cost about 0.4 s a chunk.
-        try IssueChunkStatement.prepare(tx)
         let outbox = BundleOutbox(runPlan, context)
         let (subscriptions, planned, written) = try writePeriods(chunk: bounds, runPlan, runID: context.run.id, outbox: outbox, tx)
         let delivered = planned.filter { $0.status == .delivered }
-
-        // Stock for exactly what was written; a concurrent run that took it first rolls the chunk back.
-        var issued: [String: Int64] = [:]
-        var faceValue: Int64 = 0
-        var hasBlindbox = false
-        // Periods by (plan, first period or not): each such group gets the same lines.
-        var groups: [String: (first: Int64, later: Int64)] = [:]
-        for delivery in delivered {
-            if delivery.period == 1 { groups[delivery.plan, default: (0, 0)].first += 1 } else { groups[delivery.plan, default: (0, 0)].later += 1 }
-        }
-        for (key, group) in groups {
-            guard let plan = runPlan.plan(key) else { continue }
-            for (periods, lines) in [(group.first, plan.lines(period: 1)), (group.later, plan.coupons)] where periods > 0 {
-                for line in lines {
-                    issued[line.templateKey, default: 0] += periods * Int64(line.quantity)
-                    faceValue += periods * line.faceValueFen * Int64(line.quantity)
-                    hasBlindbox = hasBlindbox || line.blindbox != nil
-                }
-            }
-        }
+        let tally = PackTally(delivered, runPlan)
+        var faceValue = tally.faceValue
         var counts: RunCounts = ["subscriptions_scanned": Int64(subscriptions.count)]
-        for (key, count) in issued.sorted(by: { $0.key < $1.key }) {
-            let reserved = try tx.execute(
-                """
-                UPDATE template_stock SET issued = issued + $2
-                WHERE key = $1 AND (stock IS NULL OR issued + $2 <= stock)
-                """, [key, count])
-            if reserved != 1 { throw IssueExecutor.StockContention(key: key) }
-            counts["template.\(key)"] = count
-        }
-        if hasBlindbox {
+        for (key, count) in tally.issued { counts["template.\(key)"] = count }
+        if tally.hasBlindbox {
             faceValue = try tx.query(
                 """
                 SELECT coalesce(sum(face_value_fen), 0)::bigint FROM coupons
@@ -110,7 +81,7 @@ public struct BundleExecutor: JobExecutor {
     )
         throws -> ([SubscriptionRecord], [PlannedDelivery], BundleChunkStatement.Written)
     {
-        func attempt(_ tx: Connection) throws -> ([SubscriptionRecord], [PlannedDelivery], BundleChunkStatement.Written) {
+        func attempt() throws -> ([SubscriptionRecord], [PlannedDelivery], BundleChunkStatement.Written) {
             let subscriptions = try BundleChunkStatement.subscriptions(
                 lower: bounds.lower, upper: bounds.upper, plans: runPlan.plans.map(\.key), tx)
             var available: [String: Int64] = [:]
@@ -119,21 +90,53 @@ public struct BundleExecutor: JobExecutor {
             }
             let planned = try BundleAllocation.decide(
                 subscriptions, plan: runPlan, through: runPlan.issuedAt, available: available)
-            let written = try BundleChunkStatement.write(planned, plan: runPlan, runID: runID, outbox: outbox, tx)
+            let stock = PackTally(planned.filter { $0.status == .delivered }, runPlan).issued
+            let written = try BundleChunkStatement.write(planned, plan: runPlan, runID: runID, stock: stock, outbox: outbox, tx)
             return (subscriptions, planned, written)
         }
+        // JIT off, as for issue chunks: the chunk's statements are short and repeated, and compiling
+        // the subscriptions read (its estimate grows with bundle_deliveries) cost about 0.4 s a chunk.
+        // The savepoint is set in the same round trip and never released (a commit ends it).
+        try tx.executeScript("\(IssueChunkStatement.settings); SAVEPOINT bundle_periods")
         for _ in 0..<IssueExecutor.capCollisionRetries {
             do {
-                return try tx.savepoint("bundle_periods", attempt)
+                return try attempt()
             } catch let error as PostgresError
                 where error.code == .uniqueViolation && error.constraint == BundleChunkStatement.periodConstraint
             {
-                continue
+                try tx.execute("ROLLBACK TO SAVEPOINT bundle_periods")
             } catch is BundleChunkStatement.PeriodSettledMeanwhile {
-                continue
+                try tx.execute("ROLLBACK TO SAVEPOINT bundle_periods")
             }
         }
         throw PeriodContention()
+    }
+
+    /// What a chunk's delivered periods issue: coupons per template (sorted by key) and face value.
+    struct PackTally {
+        var issued: [(key: String, count: Int64)] = []
+        var faceValue: Int64 = 0
+        var hasBlindbox = false
+
+        init(_ delivered: [PlannedDelivery], _ runPlan: BundleRunPlan) {
+            // Periods by (plan, first period or not): each such group gets the same lines.
+            var groups: [String: (first: Int64, later: Int64)] = [:]
+            for delivery in delivered {
+                if delivery.period == 1 { groups[delivery.plan, default: (0, 0)].first += 1 } else { groups[delivery.plan, default: (0, 0)].later += 1 }
+            }
+            var perKey: [String: Int64] = [:]
+            for (key, group) in groups {
+                guard let plan = runPlan.plan(key) else { continue }
+                for (periods, lines) in [(group.first, plan.lines(period: 1)), (group.later, plan.coupons)] where periods > 0 {
+                    for line in lines {
+                        perKey[line.templateKey, default: 0] += periods * Int64(line.quantity)
+                        faceValue += periods * line.faceValueFen * Int64(line.quantity)
+                        hasBlindbox = hasBlindbox || line.blindbox != nil
+                    }
+                }
+            }
+            issued = perKey.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        }
     }
 
     /// Other runs kept recording this chunk's periods first; the engine retries the chunk later.
