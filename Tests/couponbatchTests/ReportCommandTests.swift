@@ -188,6 +188,26 @@ import Testing
         #expect(Self.row(segments, "gold")["redeemed"] as? Int64 == 3 + (try f.issue.int("SELECT count(*) FROM coupons WHERE template_key = 'ab-cash' AND member_id <= 3 AND redeemed_at IS NOT NULL")))
     }
 
+    /// `--by segment` reads each coupon's tier from a map of member ids (`MemberTiers`), or joins
+    /// `members` when an id is past the map's bound: both give the same report, and a coupon
+    /// whose member is gone (here 4 and 9, a gap in the ids) counts as `unknown`.
+    @Test func segmentsAreTheSameThroughTheTierMapOrTheJoin() throws {
+        let f = try Fixture()
+        let connection = try f.issue.db.connect()
+        try connection.execute("DELETE FROM members WHERE id IN (4, 9)")
+        let mapped = try f.report(["--by", "segment"])
+        let rows = mapped["rows"] as? [[String: Any]] ?? []
+        #expect(Self.row(rows, "unknown")["issued"] as? Int64 == (try f.issue.int("SELECT count(*) FROM coupons WHERE member_id IN (4, 9)")))
+        #expect(Self.row(rows, "gold")["issued"] as? Int64 == (try f.issue.int("SELECT count(*) FROM coupons WHERE member_id <= 3")))
+        #expect(Self.row(rows, "standard")["issued"] as? Int64 == (try f.issue.int("SELECT count(*) FROM coupons WHERE member_id > 3 AND member_id NOT IN (4, 9)")))
+
+        // Past MemberTiers.maxMappedID (32M): the scan joins `members`.
+        try connection.execute("INSERT INTO members (id, tier, registered_at) VALUES (40000000, 'gold', '2026-01-01T00:00:00Z')")
+        let joined = try f.report(["--by", "segment"])
+        #expect(!rows.isEmpty)
+        #expect(NSDictionary(dictionary: mapped) == NSDictionary(dictionary: joined))
+    }
+
     @Test func csvAndHTMLCarryTheSameFigures() throws {
         let f = try Fixture()
         let csv = try f.issue.command(

@@ -71,8 +71,9 @@ struct CouponFacts {
         guard calendar.days.count <= maxDays else {
             throw InputError("a report spans at most \(maxDays) days (with the week before it); choose a shorter period")
         }
-        let segment = segments ? "coalesce(ms.tier, 'unknown')" : "NULL::text"
-        let joins = segments ? "LEFT JOIN members ms ON ms.id = c.member_id" : ""
+        let tiers = segments ? try MemberTiers.load(tx) : nil
+        let segment = tiers?.segmentSQL(names: 8, maxID: 9) ?? "NULL::text"
+        let joins = tiers?.joinSQL ?? ""
         let rows = try tx.query(
             """
             SELECT c.template_key, c.template_version, c.run_id, c.arm, c.status, c.uses_left,
@@ -90,7 +91,7 @@ struct CouponFacts {
             """,
             [
                 period.lookbackStart, period.end, period.now, calendar.bounds, calendar.radix, minutesOffset, runIDs,
-            ])
+            ] + (tiers?.parameters ?? []))
         return try rows.rows.map { row in
             var facts: Int64 = try row.decode("facts")
             let expiresDay = Int(facts % calendar.radix)
