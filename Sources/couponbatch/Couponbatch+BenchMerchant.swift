@@ -49,7 +49,7 @@ extension Couponbatch.Bench {
                     WHERE issued_at >= '2026-11-01T00:00:00+08' AND issued_at < '2026-12-01T00:00:00+08' GROUP BY 1
                     """)
             }
-            for by in ["template", "day", "arm", "store"] {
+            for by in ReportDimension.allCases.map(\.rawValue) {
                 let (seconds, usage) = try timedChild(
                     ["report", "--by", by, "--format", "json", "--from", "2026-11-01", "--to", "2026-11-30", "--at", "2026-12-01T00:00:00Z"])
                 guard usage.status == 0 else { throw ConfigurationError("report failed with exit \(usage.status)") }

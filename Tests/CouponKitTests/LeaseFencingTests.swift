@@ -146,7 +146,7 @@ struct LeaseFencingTests {
         if workers == 1 { #expect(chunksAtSteal == ["0@1", "1@1"]) }
         // And the run is the thief's: not finished, failed or released by the old runner.
         let row = try c.query(
-            "SELECT status, attempt, owner, (counts->>'chunks')::int AS chunks, lease_until > now() AS live FROM job_runs"
+            "SELECT status, attempt, owner, (run_chunk_counts(id)->>'chunks')::int AS chunks, lease_until > now() AS live FROM job_runs"
         ).row(0)
         #expect(try row.decode("status", as: String.self) == "running")
         #expect(try row.decode("attempt", as: Int.self) == 2)

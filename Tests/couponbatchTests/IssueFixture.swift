@@ -105,7 +105,11 @@ final class IssueFixture {
     )? {
         guard
             let row = try connection.query(
-                "SELECT id, status, counts::text AS counts FROM job_runs WHERE job = $1 AND slot = $2::timestamptz",
+                """
+                SELECT id, status,
+                       (CASE WHEN status IN ('pending', 'running') THEN run_chunk_counts(id) ELSE counts END)::text AS counts
+                FROM job_runs WHERE job = $1 AND slot = $2::timestamptz
+                """,
                 [job, slot]
             ).first
         else { return nil }

@@ -171,7 +171,14 @@ import Testing
         #expect(abs(Self.number(armA["lift_vs_holdout"]) - expectedLift) < 1e-9)
         #expect(Self.number(armA["lift_low"]) < expectedLift && expectedLift < Self.number(armA["lift_high"]))
 
-        let stores = try f.report(["--by", "store"])["rows"] as? [[String: Any]] ?? []
+        let storeReport = try f.report(["--by", "store"])
+        let stores = storeReport["rows"] as? [[String: Any]] ?? []
+        // `--by store` reads the cohort's uses in the same pass as the stores' uses: its summary
+        // (hand counts in figuresMatchHandCounts) is that of any other --by.
+        let storeSummary = storeReport["summary"] as? [String: Any] ?? [:]
+        #expect(storeSummary["redemptions"] as? Int64 == 6)
+        #expect(storeSummary["cross_store_redemptions"] as? Int64 == 2)
+        #expect(NSDictionary(dictionary: storeSummary) == NSDictionary(dictionary: report["summary"] as? [String: Any] ?? [:]))
         #expect(Self.row(stores, "SH-001")["redemptions"] as? Int64 == 4)
         #expect(Self.row(stores, "SH-002")["redemptions"] as? Int64 == 2)
         #expect(Self.row(stores, "SH-002")["cross_store_redemptions"] as? Int64 == 2)

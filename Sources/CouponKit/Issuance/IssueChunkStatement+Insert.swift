@@ -31,6 +31,8 @@ extension IssueChunkStatement {
         var key: String
         var quantity: Int64
         var reserved: Bool
+        /// The chunk whose reservation row a reserved line draws on.
+        var chunk: Int = -1
     }
 
     /// Inserts the pack for the first `limit` by id of every eligible member (by event id for events, first come first served).
@@ -96,8 +98,9 @@ extension IssueChunkStatement {
             chosen = "e.rank <= (\(p.add(perArm))::bigint[])[e.arm + 1]"
         }
         let run = p.add(runID)
-        // The coupons written, read by the stock update so that it runs after the insert: the
-        // stock row stays locked until the chunk commits, and other chunks wait for it.
+        // The coupons written, read by the stock update so that it runs after the insert: a
+        // template's stock row stays locked until the chunk commits, and other chunks taking
+        // that stock wait for it (a chunk's own reservation row keeps nobody waiting).
         var written = "0"
         var statements = ["served AS (SELECT e.arm, count(*) AS eligible, count(*) FILTER (WHERE \(chosen)) AS members FROM e GROUP BY e.arm)"]
         if !pack.keys.isEmpty {
@@ -155,7 +158,8 @@ extension IssueChunkStatement {
                     RETURNING 1),
                 reservation_drawn AS (
                     UPDATE issue_stock_reservations r SET reserved = r.reserved - d.coupons FROM drawn d
-                    WHERE r.run_id = \(run) AND r.template_key = d.key AND d.reserved = 1 AND r.reserved >= d.coupons
+                    WHERE r.run_id = \(run) AND r.template_key = d.key AND r.chunk IN (\(p.add(Int32(stock.first?.chunk ?? -1))), -1)
+                      AND d.reserved = 1 AND r.reserved >= d.coupons
                     RETURNING 1)
                 """)
             stockCheck =

@@ -134,8 +134,10 @@ public struct IssueExecutor: JobExecutor {
         // then "succeed" having silently skipped its remaining members.
         if !issuePlan.segment.snapshots.isEmpty { try issuePlan.segment.verifySnapshots(connection: tx) }
         // Per arm: the members its chunk allotment allows, and the finite-stock templates it draws
-        // from the run's reservation. Lines whose stock the run set aside draw on it; others
-        // (plans from before allotments, a reservation returned while the run had ended, trigger
+        // from the run's reservation. Lines whose stock the run set aside draw on it, without
+        // asking first (a round trip a chunk): only a run that has ended loses its reservation,
+        // and its chunks cannot pass the fence anyway; a draw the reservation cannot cover rolls
+        // the chunk back (`StockContention`). Others (plans from before allotments, trigger
         // batches) take from stock as they go.
         var allotted: [Int64?] = []
         var reservedKeys: [Set<String>] = []
@@ -144,7 +146,7 @@ public struct IssueExecutor: JobExecutor {
             let allotment = chunk.flatMap { issuePlan.allotments?[armIndex]?[$0] }
             var reserved: Set<String> = []
             for line in arm.lines where line.finiteStock {
-                if allotment != nil, try StockAllotment.held(runID: runID, key: line.templateKey, tx) != nil {
+                if allotment != nil {
                     reserved.insert(line.templateKey)
                 } else {
                     takesLiveStock = true
@@ -153,6 +155,9 @@ public struct IssueExecutor: JobExecutor {
             allotted.append(allotment)
             reservedKeys.append(reserved)
         }
+        // An allotment that covers every member the chunk could have (stock well above demand)
+        // limits nothing, and the statement need not rank the members.
+        let limits = allotted.map { allotment in allotment.flatMap { $0 >= most ? nil : $0 } }
         var counts: RunCounts = [:]
         func account(_ armIndex: Int, _ result: IssueChunkStatement.ArmResult?, limit: Int64?) throws {
             let arm = issuePlan.arms[armIndex]
@@ -182,7 +187,7 @@ public struct IssueExecutor: JobExecutor {
                 issuePlan.arms[armIndex].lines.map {
                     IssueChunkStatement.StockDraw(
                         arm: armIndex, key: $0.templateKey, quantity: Int64($0.quantity),
-                        reserved: reservedKeys[armIndex].contains($0.templateKey))
+                        reserved: reservedKeys[armIndex].contains($0.templateKey), chunk: chunk ?? -1)
                 }
             }
         }
@@ -191,14 +196,14 @@ public struct IssueExecutor: JobExecutor {
             // One statement: each member's arm is drawn once and every arm's pack written together.
             let statement = IssueChunkStatement(plan: issuePlan, runID: runID)
             let result = try insertPacks(
-                statement, members, limits: allotted, stock: draws(Array(issuePlan.arms.indices)), countScanned: countScanned, tx)
+                statement, members, limits: limits, stock: draws(Array(issuePlan.arms.indices)), countScanned: countScanned, tx)
             if let scanned = result.scanned { counts["members_scanned"] = scanned }
-            for armIndex in issuePlan.arms.indices { try account(armIndex, result.arms[armIndex], limit: allotted[armIndex]) }
+            for armIndex in issuePlan.arms.indices { try account(armIndex, result.arms[armIndex], limit: limits[armIndex]) }
             return counts
         }
         for (armIndex, arm) in issuePlan.arms.enumerated() {
             // How many members stock allows (nil: enough for every member of the chunk).
-            var limit = allotted[armIndex]
+            var limit = limits[armIndex]
             for line in arm.lines where line.finiteStock && !reservedKeys[armIndex].contains(line.templateKey) {
                 let left = try TemplateCatalogStore.available(line.templateKey, tx) ?? Int64.max
                 let allowed = left / Int64(line.quantity)

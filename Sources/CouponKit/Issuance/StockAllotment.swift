@@ -4,12 +4,14 @@ import Postgres
 /// Finite stock, allotted to a run's chunks when it is planned, so the chunks run in parallel and
 /// members are still served lowest id first.
 ///
-/// Planning counts each chunk's members (an upper bound from the segment alone; the exact eligible
-/// count, with the per-member checks, only when that bound exceeds the stock left), gives the
+/// Planning bounds each chunk's members (by its id range when stock covers that, else by the
+/// segment alone; the exact eligible count, with the per-member checks, only when that bound
+/// exceeds the stock left), gives the
 /// stock to chunks in id order, and takes it from `template_stock` at once into the run's
-/// `issue_stock_reservations` row, in one transaction. A chunk serves at most its allotment and
-/// draws what it issued from that row in its own transaction; the run returns the rest when it
-/// finishes. Another run issuing the same template meanwhile sees only what is not set aside, so
+/// `issue_stock_reservations` rows (one per template and chunk), in one transaction. A chunk
+/// serves at most its allotment and draws what it issued from its own row in its own transaction
+/// (rows of their own, so chunks never wait for each other's COMMIT); the run returns the rest
+/// when it finishes. Another run issuing the same template meanwhile sees only what is not set aside, so
 /// it can neither take a lower chunk's stock nor push the total past stock.
 enum StockAllotment {
     /// Sets stock aside for `plan`'s chunks and records the allotments in it. Also returns what
@@ -54,27 +56,46 @@ enum StockAllotment {
                     return perChunk
                 }
             }
-            // The segment alone bounds who is eligible; when stock covers that bound, no member
-            // needs to be probed twice.
-            let bound = try counts(limits: false)
-            var needed: [String: Int64] = [:]
-            for (arm, members) in zip(issuePlan.arms, bound) {
-                let total = members?.reduce(0, +) ?? 0
-                for line in arm.lines where line.finiteStock { needed[line.templateKey, default: 0] += total * Int64(line.quantity) }
+            func covered(_ members: [[Int64]?]) -> Bool {
+                var needed: [String: Int64] = [:]
+                for (arm, members) in zip(issuePlan.arms, members) {
+                    let total = members?.reduce(0, +) ?? 0
+                    for line in arm.lines where line.finiteStock { needed[line.templateKey, default: 0] += total * Int64(line.quantity) }
+                }
+                return needed.allSatisfy { key, coupons in (left[key] ?? Int64.max) >= coupons }
             }
-            let covered = needed.allSatisfy { key, coupons in (left[key] ?? Int64.max) >= coupons }
-            let eligible = covered ? nil : try counts(limits: true)
+            // Each chunk's id range bounds who is eligible; when stock covers that (as when it is
+            // well above demand), no member is counted and each chunk may serve its whole range.
+            // Otherwise the segment alone bounds it; when stock covers that, no member needs to
+            // be probed twice.
+            let ranges = issuePlan.arms.map { arm in
+                arm.lines.contains(where: \.finiteStock) ? chunks.map { $0.upper - $0.lower } : nil
+            }
+            var bound = ranges
+            var eligible: [[Int64]?]?
+            if !covered(ranges) {
+                bound = try counts(limits: false)
+                eligible = covered(bound) ? nil : try counts(limits: true)
+            }
             let allotments = allot(issuePlan.arms, eligible ?? bound, left: &left)
-            var reserved: [String: Int64] = [:]
+            // Coupons per template and chunk. Every chunk of a template gets its row, an allotment
+            // of 0 too: a chunk without one takes from the template's stock as it goes.
+            var reserved: [String: [Int64]] = [:]
             for (arm, perChunk) in zip(issuePlan.arms, allotments) {
-                let members = perChunk?.reduce(0, +) ?? 0
-                for line in arm.lines where line.finiteStock { reserved[line.templateKey, default: 0] += members * Int64(line.quantity) }
+                guard let perChunk else { continue }
+                for line in arm.lines where line.finiteStock {
+                    var coupons = reserved[line.templateKey] ?? [Int64](repeating: 0, count: chunks.count)
+                    for (chunk, members) in perChunk.enumerated() { coupons[chunk] += members * Int64(line.quantity) }
+                    reserved[line.templateKey] = coupons
+                }
             }
-            for (key, coupons) in reserved.sorted(by: { $0.key < $1.key }) where coupons > 0 {
-                try tx.execute("UPDATE template_stock SET issued = issued + $2 WHERE key = $1", [key, coupons])
+            for (key, coupons) in reserved.sorted(by: { $0.key < $1.key }) where coupons.reduce(0, +) > 0 {
+                try tx.execute("UPDATE template_stock SET issued = issued + $2 WHERE key = $1", [key, coupons.reduce(0, +)])
                 try tx.execute(
-                    "INSERT INTO issue_stock_reservations (run_id, template_key, reserved) VALUES ($1, $2, $3)",
-                    [runID, key, coupons])
+                    """
+                    INSERT INTO issue_stock_reservations (run_id, template_key, chunk, reserved)
+                    SELECT $1, $2, c.chunk - 1, c.reserved FROM unnest($3::bigint[]) WITH ORDINALITY AS c(reserved, chunk)
+                    """, [runID, key, coupons])
             }
             return (allotments, eligible)
         }
@@ -101,23 +122,6 @@ enum StockAllotment {
         return allotments
     }
 
-    /// Draws `coupons` of `key` from the run's reservation inside a chunk's transaction. False when
-    /// the run holds no (or not enough) reservation of it: the chunk must then take from stock itself.
-    static func draw(runID: Int64, key: String, coupons: Int64, _ tx: Connection) throws -> Bool {
-        try tx.execute(
-            """
-            UPDATE issue_stock_reservations SET reserved = reserved - $3
-            WHERE run_id = $1 AND template_key = $2 AND reserved >= $3
-            """, [runID, key, coupons]) == 1
-    }
-
-    /// Coupons of `key` the run still holds (nil: no reservation, e.g. it was returned).
-    static func held(runID: Int64, key: String, _ tx: Connection) throws -> Int64? {
-        try tx.query(
-            "SELECT reserved FROM issue_stock_reservations WHERE run_id = $1 AND template_key = $2", [runID, key]
-        ).first?.decode("reserved", as: Int64.self)
-    }
-
     /// Returns what the run set aside and did not issue. One statement, so finishing twice (a crash
     /// between this and the run's end) returns it once.
     static func release(runID: Int64, _ connection: Connection) throws {
@@ -126,7 +130,8 @@ enum StockAllotment {
             WITH returned AS (
                 DELETE FROM issue_stock_reservations WHERE run_id = $1 RETURNING template_key, reserved)
             UPDATE template_stock s SET issued = s.issued - r.reserved
-            FROM returned r WHERE s.key = r.template_key
+            FROM (SELECT template_key, sum(reserved) AS reserved FROM returned GROUP BY 1) AS r
+            WHERE s.key = r.template_key
             """, [runID])
     }
 }

@@ -35,13 +35,17 @@ public struct ReportQueries: Sendable {
             // month has a few thousand): at that estimate the planner sorts 10M rows, spilling
             // to disk, instead of hashing them. Hash aggregation spills past work_mem anyway.
             try tx.execute("SET LOCAL enable_sort = off")
+            // Redemptions and A/B arms are joined to `members`: at PostgreSQL's default work_mem
+            // (4MB) a million members' hash table spills to disk in batches, re-reading every
+            // redemption. 64MB holds a million members' ids and home stores in one batch.
+            try tx.execute("SET LOCAL work_mem = '64MB'")
             let period = try resolvePeriod(tx)
             let calendar = try self.calendar(period, tx)
             // The runs whose slot lies in the period: their arms (see `arms`).
             let runIDs = try tx.query("SELECT id FROM job_runs WHERE slot >= $1 AND slot < $2", [period.start, period.end])
                 .rows.map { try $0.decode(0, as: Int64.self) }
             let groups = try CouponFacts.scan(period, calendar, runIDs: runIDs, segments: options.by == .segment, tx)
-            let uses = try redemptionUses(period, segments: options.by == .segment, tx)
+            let (uses, storeRows) = try redemptionUses(period, segments: options.by == .segment, stores: options.by == .store, tx)
             let firstDay = calendar.days.firstIndex(of: period.from).map { $0 + 1 } ?? Int.max
             let inPeriod = groups.filter { $0.issuedDay >= firstDay && $0.issuedDay <= calendar.days.count }
 
@@ -53,7 +57,7 @@ public struct ReportQueries: Sendable {
                 let jobs = try self.jobs(of: Set(inPeriod.map(\.runID)).union(uses.map(\.runID)), tx)
                 rows = cohort(inPeriod, uses, key: { jobs[$0.runID] }, useKey: { jobs[$0.runID] }).rows
             case .segment: rows = cohort(inPeriod, uses, key: { $0.segment }, useKey: { $0.segment }).rows
-            case .store: rows = try stores(period, tx)
+            case .store: rows = storeRows
             case .day, .arm: rows = []
             }
             let templates = cohortTemplates.rows.map { row -> KPIRow in
@@ -138,32 +142,70 @@ public struct ReportQueries: Sendable {
         var orderValueFen: Int64
     }
 
-    /// Uses, those outside the member's home store, discount and order value, of `redemptions r`
-    /// with their member `m`; what follows is the WHERE.
-    static let useFigures = """
-        count(*) AS redemptions,
-               count(*) FILTER (WHERE m.home_store IS NOT NULL AND r.store <> m.home_store) AS cross_store,
-               coalesce(sum(r.discount_fen), 0)::bigint AS discount_fen,
-               coalesce(sum(r.amount_fen), 0)::bigint AS order_value_fen
-        FROM redemptions r
-        LEFT JOIN members m ON m.id = r.member_id
-        """
-
-    private func redemptionUses(_ period: Period, segments: Bool, _ tx: Connection) throws -> [RedemptionUse] {
-        try tx.query(
+    /// The cohort's uses (see `RedemptionUse`) and, for `--by store`, the uses in the period by
+    /// the store that redeemed them, sorted by store: one pass over `redemptions` joined to
+    /// `members` for both (each its own pass joined the members twice). Figures are FILTERed
+    /// rather than grouped by flags: grouping keys read from the times make the planner expect
+    /// a group per redemption and give up the parallel plan.
+    private func redemptionUses(_ period: Period, segments: Bool, stores: Bool, _ tx: Connection) throws
+        -> (uses: [RedemptionUse], stores: [KPIRow])
+    {
+        let cohort = "r.coupon_issued_at >= $1 AND r.coupon_issued_at < $2"
+        // A use of a coupon that still exists (sql/0031).
+        let inPeriod = "r.at >= $1 AND r.at < $2 AND r.coupon_issued_at IS NOT NULL"
+        let rows = try tx.query(
+            // Sorted outside the grouping: an ORDER BY beside the GROUP BY made the planner sort
+            // every redemption (spilling to disk) to group them in that order.
             """
-            SELECT r.template_key, r.coupon_run_id, \(segments ? "coalesce(m.tier, 'unknown')" : "NULL::text") AS segment,
-                   \(Self.useFigures)
-            WHERE r.reversed_at IS NULL AND r.coupon_issued_at >= $1 AND r.coupon_issued_at < $2
-            GROUP BY 1, 2, 3
+            SELECT * FROM (
+                SELECT r.template_key, r.coupon_run_id, \(segments ? "coalesce(m.tier, 'unknown')" : "NULL::text") AS segment,
+                       \(stores ? "r.store" : "NULL::text") AS store,
+                       \(Self.useFigures(filter: cohort, prefix: "")),
+                       \(stores ? Self.useFigures(filter: inPeriod, prefix: "store_") : "0 AS store_redemptions")
+                FROM redemptions r
+                LEFT JOIN members m ON m.id = r.member_id
+                WHERE r.reversed_at IS NULL AND (\(cohort)\(stores ? " OR \(inPeriod)" : ""))
+                GROUP BY 1, 2, 3, 4
+            ) AS uses
+            ORDER BY store
             """, [period.start, period.end]
-        ).rows.map { row in
-            RedemptionUse(
-                templateKey: try row.decode("template_key"), runID: try row.decode("coupon_run_id"),
-                segment: try row.decodeIfPresent("segment"), redemptions: try row.decode("redemptions"),
-                crossStore: try row.decode("cross_store"), discountFen: try row.decode("discount_fen"),
-                orderValueFen: try row.decode("order_value_fen"))
+        ).rows
+        var uses: [RedemptionUse] = []
+        var byStore: [KPIRow] = []  // in store order: the rows come sorted by store
+        for row in rows {
+            if try row.decode("redemptions", as: Int64.self) > 0 {
+                uses.append(
+                    RedemptionUse(
+                        templateKey: try row.decode("template_key"), runID: try row.decode("coupon_run_id"),
+                        segment: try row.decodeIfPresent("segment"), redemptions: try row.decode("redemptions"),
+                        crossStore: try row.decode("cross_store"), discountFen: try row.decode("discount_fen"),
+                        orderValueFen: try row.decode("order_value_fen")))
+            }
+            guard stores, try row.decode("store_redemptions", as: Int64.self) > 0 else { continue }
+            let store: String = try row.decode("store")
+            if byStore.last?.key != store {
+                byStore.append(
+                    KPIRow(
+                        key: store, issued: nil, redeemed: nil, expired: nil, medianHoursToRedeem: nil, p90HoursToRedeem: nil,
+                        redemptions: 0, crossStore: 0, discountFen: 0, orderValueFen: 0))
+            }
+            byStore[byStore.count - 1].redemptions += try row.decode("store_redemptions")
+            byStore[byStore.count - 1].crossStore += try row.decode("store_cross_store")
+            byStore[byStore.count - 1].discountFen += try row.decode("store_discount_fen")
+            byStore[byStore.count - 1].orderValueFen += try row.decode("store_order_value_fen")
         }
+        return (uses, byStore)
+    }
+
+    /// Uses, those outside the member's home store, discount and order value, of the rows of
+    /// `redemptions r` (with their member `m`) that meet `filter`, named with `prefix`.
+    static func useFigures(filter: String, prefix: String) -> String {
+        """
+        count(*) FILTER (WHERE \(filter)) AS \(prefix)redemptions,
+               count(*) FILTER (WHERE \(filter) AND m.home_store IS NOT NULL AND r.store <> m.home_store) AS \(prefix)cross_store,
+               coalesce(sum(r.discount_fen) FILTER (WHERE \(filter)), 0)::bigint AS \(prefix)discount_fen,
+               coalesce(sum(r.amount_fen) FILTER (WHERE \(filter)), 0)::bigint AS \(prefix)order_value_fen
+        """
     }
 
     /// The coupons issued in the period (`groups`) and their uses, added up by `key` (a group
@@ -237,25 +279,6 @@ public struct ReportQueries: Sendable {
               THEN floor(date_part('epoch', c.redeemed_at - c.issued_at) / 60 + 0.5)
               ELSE ceil(date_part('epoch', c.redeemed_at - c.issued_at) / 60 - 0.5) END)::bigint
         """
-
-    /// Uses in the period by the store that redeemed them.
-    private func stores(_ period: Period, _ tx: Connection) throws -> [KPIRow] {
-        try tx.query(
-            """
-            SELECT r.store,
-                   \(Self.useFigures)
-            WHERE r.reversed_at IS NULL AND r.at >= $1 AND r.at < $2
-              AND r.coupon_issued_at IS NOT NULL  -- a use of a coupon that still exists (sql/0031)
-            GROUP BY r.store
-            ORDER BY r.store
-            """, [period.start, period.end]
-        ).rows.map { row in
-            KPIRow(
-                key: try row.decode("store"), issued: nil, redeemed: nil, expired: nil, medianHoursToRedeem: nil,
-                p90HoursToRedeem: nil, redemptions: try row.decode("redemptions"), crossStore: try row.decode("cross_store"),
-                discountFen: try row.decode("discount_fen"), orderValueFen: try row.decode("order_value_fen"))
-        }
-    }
 
     /// Issued, redeemed and expired per day of the zone, from a week before the period (for
     /// week-over-week changes) to its end; only the period's days are returned. Issued and

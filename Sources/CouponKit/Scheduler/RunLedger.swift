@@ -137,7 +137,7 @@ public struct RunLedger: Sendable {
             .first?.decode(0, as: PostgresJSON<RunCounts>.self).value
     }
 
-    /// Records a chunk and adds its counts, inside the chunk's own transaction. Throws
+    /// Records a chunk with its counts, inside the chunk's own transaction. Throws
     /// `LeaseLost` when (id, attempt) is no longer current, so the whole chunk rolls back.
     public func commitChunk(_ run: ClaimedRun, chunk: Int, counts: RunCounts, in transaction: Connection) throws {
         do {
@@ -160,14 +160,18 @@ public struct RunLedger: Sendable {
         (error as? PostgresError)?.code == leaseLostCode
     }
 
-    /// The fence and checkpoint (migration 0041): raises `leaseLostCode` instead of updating no
-    /// row, so that a COMMIT sent with it in one pipeline is skipped.
+    /// The fence and checkpoint (migrations 0041, 0042): raises `leaseLostCode` instead of
+    /// updating no row, so that a COMMIT sent with it in one pipeline is skipped. It locks the
+    /// run's row FOR KEY SHARE, which a run's chunks share (they commit side by side) and which a
+    /// takeover or ending waits for; the run's counts are summed from `run_chunks` (see `finish`).
     static let recordChunk = "SELECT record_run_chunk($1, $2, $3, $4::jsonb)"
     static let leaseLostCode = PostgresError.Code("CBL01")
 
     // MARK: - Ending a run
 
-    /// Marks the run finished (succeeded or failed), or schedules a retry after a failure.
+    /// Marks the run finished (succeeded or failed), or schedules a retry after a failure. Its
+    /// chunks' counts are summed into `counts` here: chunks do not touch the run's row, and
+    /// `prune` may later delete them.
     ///
     /// Safe to repeat after a lost COMMIT reply: when the run already ended at this attempt
     /// (only this runner can end its own attempt), that ending is returned instead of `LeaseLost`.
@@ -184,7 +188,8 @@ public struct RunLedger: Sendable {
                 failures = failures + CASE WHEN $3 IN ('failed', 'pending') THEN 1 ELSE 0 END,
                 not_before = CASE WHEN $3 = 'pending' THEN now() + make_interval(secs => $5) END,
                 finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE now() END,
-                checkpoint = CASE WHEN $6::text IS NULL THEN checkpoint ELSE jsonb_set(checkpoint, '{note}', to_jsonb($6::text)) END
+                checkpoint = CASE WHEN $6::text IS NULL THEN checkpoint ELSE jsonb_set(checkpoint, '{note}', to_jsonb($6::text)) END,
+                counts = CASE WHEN EXISTS (SELECT 1 FROM run_chunks c WHERE c.run_id = $1) THEN run_chunk_counts($1) ELSE counts END
             WHERE id = $1 AND attempt = $2 AND status = 'running'
             """, [run.id, run.attempt, finalStatus.rawValue, error, retryAfterSeconds ?? 0, note])
         if updated == 1 { return finalStatus }

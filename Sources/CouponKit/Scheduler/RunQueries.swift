@@ -84,7 +84,9 @@ public struct RunSummary: Sendable, Equatable, Codable {
 /// Read-only queries over the ledger for the CLI.
 public enum RunQueries {
     static let select = """
-        SELECT id, job, slot, trigger, status, attempt, failures, owner, lease_until, counts::text AS counts,
+        SELECT id, job, slot, trigger, status, attempt, failures, owner, lease_until,
+               -- An open run's counts are its committed chunks'; an ended run's were folded in.
+               (CASE WHEN r.status IN ('pending', 'running') THEN run_chunk_counts(r.id) ELSE r.counts END)::text AS counts,
                -- A pruned run (couponbatch prune) keeps both numbers in its checkpoint.
                coalesce(nullif((SELECT count(*) FROM run_chunks c WHERE c.run_id = r.id)::int, 0),
                         (r.checkpoint->>'chunks_done')::int, 0) AS chunks_done,
@@ -125,7 +127,13 @@ public enum RunQueries {
 
     /// A run's counts, summed over its committed chunks.
     public static func counts(runID: Int64, _ connection: Connection) throws -> RunCounts {
-        try connection.query("SELECT counts::text FROM job_runs WHERE id = $1", [runID]).row(0)
+        try connection.query(
+            """
+            SELECT (CASE WHEN EXISTS (SELECT 1 FROM run_chunks c WHERE c.run_id = r.id) THEN run_chunk_counts(r.id)
+                         ELSE r.counts END)::text
+            FROM job_runs r WHERE r.id = $1
+            """, [runID]
+        ).row(0)
             .decode(0, as: PostgresJSON<RunCounts>.self).value
     }
 
