@@ -16,8 +16,7 @@ public struct ExpireExecutor: JobExecutor {
     public init(action: ExpireAction) { self.action = action }
 
     public func plan(_ context: RunContext, _ connection: Connection) throws -> RunPlan {
-        var sweep = makePlan(context)
-        try sweep.window.listInstants(connection)
+        let sweep = makePlan(context)
         let chunks = try sweep.window.chunks(perChunk: action.chunkSize, connection)
         return RunPlan(chunks: chunks, payload: try sweep.encoded(), parallel: true)
     }

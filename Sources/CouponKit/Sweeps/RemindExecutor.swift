@@ -17,8 +17,7 @@ public struct RemindExecutor: JobExecutor {
     public init(action: RemindAction) { self.action = action }
 
     public func plan(_ context: RunContext, _ connection: Connection) throws -> RunPlan {
-        var sweep = try makePlan(context, connection)
-        try sweep.window.listInstants(connection)
+        let sweep = try makePlan(context, connection)
         let chunks = try sweep.window.chunks(perChunk: action.chunkSize, connection)
         return RunPlan(chunks: chunks, payload: try sweep.encoded(), parallel: true)
     }
