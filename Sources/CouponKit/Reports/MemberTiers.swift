@@ -38,11 +38,13 @@ struct MemberTiers {
     /// must LEFT JOIN `members ms`.
     func segmentSQL(names: Int, maxID: Int) -> String {
         guard self.maxID != nil else { return "coalesce(ms.tier, 'unknown')" }
-        // Each member's byte, preceded by a zero for every missing id since the previous one.
+        // Each member's byte, preceded by a zero for every missing id since the previous one. A
+        // tier missing from `names` (none can be: one snapshot) reads as no member rather than
+        // dropping its byte, which would shift every later member's.
         let map = """
             (SELECT decode(string_agg(t.hex, ''), 'hex') FROM (
                  SELECT repeat('00', (m.id - coalesce(lag(m.id) OVER (ORDER BY m.id), 0) - 1)::int)
-                        || lpad(to_hex(array_position($\(names)::text[], m.tier)), 2, '0') AS hex
+                        || lpad(to_hex(coalesce(array_position($\(names)::text[], m.tier), 0)), 2, '0') AS hex
                  FROM members m ORDER BY m.id) AS t)
             """
         return """
