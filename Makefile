@@ -79,7 +79,16 @@ pg-start: deps
 	port=$$(sed -n "s/^port = \([0-9]*\)/\1/p" "$$dir/postgresql.conf" | tail -1); \
 	if ! $(PG_RUN) "$$bin/pg_ctl" -D "$$dir" status >/dev/null 2>&1; then \
 	  echo "==> starting PostgreSQL on 127.0.0.1:$$port"; \
-	  $(PG_RUN) "$$bin/pg_ctl" -D "$$dir" -l "$$dir/server.log" -w -t 60 start >/dev/null; \
+	  tries=0; \
+	  until $(PG_RUN) "$$bin/pg_ctl" -D "$$dir" -l "$$dir/server.log" -w -t 60 start >/dev/null; do \
+	    tries=$$((tries + 1)); \
+	    if [ $$tries -ge 5 ] || ! tail -n 5 "$$dir/server.log" | grep -q "could not create any TCP/IP sockets"; then \
+	      echo "PostgreSQL did not start: see $$dir/server.log" >&2; exit 1; \
+	    fi; \
+	    port=$$((port + 1)); while (exec 3<>/dev/tcp/127.0.0.1/$$port) 2>/dev/null; do port=$$((port + 1)); done; \
+	    echo "==> the port was taken (a client socket can hold it unseen); starting on 127.0.0.1:$$port"; \
+	    echo "port = $$port" | $(PG_RUN) tee -a "$$dir/postgresql.conf" >/dev/null; \
+	  done; \
 	fi; \
 	url="postgresql://couponbatch@127.0.0.1:$$port/couponbatch"; \
 	echo "$$url" > .pg-url; \
