@@ -369,7 +369,7 @@ extension Couponbatch {
 
         static func reset(_ connection: Connection) throws {
             try connection.execute(
-                "TRUNCATE coupons, notifications, issue_holdouts, run_chunks, job_runs, job_state, template_stock, coupon_templates")
+                "TRUNCATE coupons, notifications, issue_holdouts, run_chunks, job_runs, job_state, template_stock, template_issued_chunks, coupon_templates")
             try connection.execute("CHECKPOINT")
         }
 

@@ -283,7 +283,7 @@ enum SweepBench {
     // MARK: Data
 
     static func seedCoupons(_ count: Int, members: Int, _ connection: Connection) throws {
-        try connection.execute("TRUNCATE coupons, notifications, issue_holdouts, run_chunks, job_runs, job_state, template_stock, coupon_templates")
+        try connection.execute("TRUNCATE coupons, notifications, issue_holdouts, run_chunks, job_runs, job_state, template_stock, template_issued_chunks, coupon_templates")
         try connection.execute(
             """
             INSERT INTO coupon_templates (key, version, fingerprint, type, spec, face_value_fen)

@@ -131,7 +131,7 @@ enum EventBench {
     static func reset(_ connection: Connection) throws {
         try connection.execute(
             """
-            TRUNCATE coupons, issue_holdouts, run_chunks, job_runs, job_state, template_stock, coupon_templates,
+            TRUNCATE coupons, issue_holdouts, run_chunks, job_runs, job_state, template_stock, template_issued_chunks, coupon_templates,
                      member_events, trigger_outcomes, trigger_cursors
             """)
         try connection.execute("CHECKPOINT")

@@ -152,6 +152,6 @@ public enum IssuanceBenchmark {
     /// Removes what a measurement wrote, keeping the earlier runs' coupons.
     public static let resetSQL = [
         "DELETE FROM coupons WHERE run_id < \(earlierRunBase)",
-        "TRUNCATE issue_holdouts, run_chunks, job_runs, job_state, template_stock, coupon_templates",
+        "TRUNCATE issue_holdouts, run_chunks, job_runs, job_state, template_stock, template_issued_chunks, coupon_templates",
     ]
 }

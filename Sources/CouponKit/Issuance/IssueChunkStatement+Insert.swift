@@ -24,14 +24,23 @@ extension IssueChunkStatement {
         var stockTaken = true
     }
 
-    /// Where the coupons of a line are counted: the template's `template_stock` row (its stock
-    /// checked when it has one), or the run's reservation of it (`issue_stock_reservations`).
+    /// Where the coupons of a line are counted.
     struct StockDraw {
+        enum Where: Int32 {
+            /// The template's `template_stock` row, its stock checked when it has one.
+            case stockRow = 0
+            /// The run's reservation of the template's stock (`issue_stock_reservations`).
+            case reservation = 1
+            /// A row of the chunk's own in `template_issued_chunks`, while the template has no
+            /// stock; should it get one meanwhile, its `template_stock` row as for `stockRow`.
+            case chunkTally = 2
+        }
+
         var arm: Int
         var key: String
         var quantity: Int64
-        var reserved: Bool
-        /// The chunk whose reservation row a reserved line draws on.
+        var counted: Where
+        /// The chunk whose reservation row a reserved line draws on, or whose tally row it writes.
         var chunk: Int = -1
     }
 
@@ -140,34 +149,50 @@ extension IssueChunkStatement {
         }
         var stockCheck = "true"
         if !stock.isEmpty {
-            // Coupons per template, counted where each line's stock is kept; each row must be
-            // updated, or stock ran out under another run.
+            // Coupons per template, counted where each line's are; each row must be counted,
+            // or stock ran out (or was given to a template without) under another transaction.
+            let chunk = p.add(Int32(stock.first?.chunk ?? -1))
             statements.append(
                 """
                 drawn AS (
-                    SELECT d.key, d.reserved, sum(d.quantity * s.members) AS coupons
+                    SELECT d.key, d.counted, sum(d.quantity * s.members) AS coupons
                     FROM unnest(\(p.add(stock.map { Int32($0.arm) }))::int[], \(p.add(stock.map(\.key)))::text[],
-                                \(p.add(stock.map(\.quantity)))::bigint[], \(p.add(stock.map { Int32($0.reserved ? 1 : 0) }))::int[])
-                        AS d(arm, key, quantity, reserved)
+                                \(p.add(stock.map(\.quantity)))::bigint[], \(p.add(stock.map(\.counted.rawValue)))::int[])
+                        AS d(arm, key, quantity, counted)
                     JOIN served s ON s.arm = d.arm
                     WHERE \(written) >= 0
                     GROUP BY 1, 2 HAVING sum(d.quantity * s.members) > 0),
                 stock_taken AS (
                     UPDATE template_stock t SET issued = t.issued + d.coupons FROM drawn d
-                    WHERE t.key = d.key AND d.reserved = 0 AND (t.stock IS NULL OR t.issued + d.coupons <= t.stock)
+                    WHERE t.key = d.key AND (d.counted = 0 OR (d.counted = 2 AND t.stock IS NOT NULL))
+                      AND (t.stock IS NULL OR t.issued + d.coupons <= t.stock)
                     RETURNING 1),
                 reservation_drawn AS (
                     UPDATE issue_stock_reservations r SET reserved = r.reserved - d.coupons FROM drawn d
-                    WHERE r.run_id = \(run) AND r.template_key = d.key AND r.chunk IN (\(p.add(Int32(stock.first?.chunk ?? -1))), -1)
-                      AND d.reserved = 1 AND r.reserved >= d.coupons
+                    WHERE r.run_id = \(run) AND r.template_key = d.key AND r.chunk IN (\(chunk), -1)
+                      AND d.counted = 1 AND r.reserved >= d.coupons
+                    RETURNING 1),
+                still_unlimited AS (
+                    SELECT t.key FROM template_stock t
+                    WHERE t.key IN (SELECT d.key FROM drawn d WHERE d.counted = 2) AND t.stock IS NULL
+                    FOR KEY SHARE),
+                tallied AS (
+                    INSERT INTO template_issued_chunks (template_key, run_id, chunk, coupons)
+                    SELECT d.key, \(run), \(chunk), d.coupons FROM drawn d JOIN still_unlimited u ON u.key = d.key
+                    WHERE d.counted = 2
                     RETURNING 1)
                 """)
             stockCheck =
-                "(SELECT count(*) FROM drawn) = (SELECT count(*) FROM stock_taken) + (SELECT count(*) FROM reservation_drawn)"
+                "(SELECT count(*) FROM drawn) = (SELECT count(*) FROM stock_taken) + (SELECT count(*) FROM reservation_drawn) + (SELECT count(*) FROM tallied)"
         }
         var scanned = "NULL::bigint"
         if countScanned, case .range(let lower, let upper) = members {
-            scanned = "(SELECT count(*) FROM members WHERE id >= \(p.add(lower)) AND id < \(p.add(upper)))"
+            // A second pass over the range's members (a few percent of a chunk) only when some
+            // of them may not be eligible.
+            scanned =
+                eligible.coversRange
+                ? "(SELECT coalesce(sum(s.eligible), 0) FROM served s)::bigint"
+                : "(SELECT count(*) FROM members WHERE id >= \(p.add(lower)) AND id < \(p.add(upper)))"
         }
         // One row per arm with eligible members, and one (arm NULL) for the chunk.
         let sql = """

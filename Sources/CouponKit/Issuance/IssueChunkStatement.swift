@@ -71,6 +71,10 @@ struct IssueChunkStatement {
         let event: String
         let arm: String
         let capNumbers: [String: String]
+        /// Every member of the range is eligible for one of the statement's arms (segment
+        /// `everyone`, no per-member check, every arm of the plan): the chunk's eligible members
+        /// are then its scanned ones, and need not be counted a second time.
+        var coversRange = false
     }
 
     /// The members of this statement's arms among `members` that may get their arm's pack.
@@ -121,9 +125,11 @@ struct IssueChunkStatement {
         }
         let limitedLines = arms.flatMap(\.lines).filter(\.isLimited)
         guard limits && !limitedLines.isEmpty else {
+            var coversRange = false
+            if case .range = members { coversRange = segment.sql == "TRUE" && armIndexes.count == plan.arms.count }
             return Eligible(
                 from: "FROM \(source) WHERE " + memberConditions.joined(separator: "\n  AND "), id: "m.id", event: event,
-                arm: arm, capNumbers: [:])
+                arm: arm, capNumbers: [:], coversRange: coversRange && limitedLines.isEmpty)
         }
         // One read of the cap index per limited template, whichever arms and lines use it.
         var joins: [String] = []

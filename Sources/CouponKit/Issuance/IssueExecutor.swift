@@ -181,13 +181,18 @@ public struct IssueExecutor: JobExecutor {
                 counts["stock_exhausted", default: 0] += eligible - issuedMembers
             }
         }
-        // Where each line's coupons are counted: the run's reservation, or the template's stock row.
+        // Where each line's coupons are counted: the run's reservation; for a template without
+        // stock, a row of the chunk's own (so chunks never wait for each other's COMMIT on the
+        // template's stock row); else (trigger batches, stock taken as they go) that row.
         func draws(_ armIndexes: [Int]) -> [IssueChunkStatement.StockDraw] {
             armIndexes.flatMap { armIndex in
-                issuePlan.arms[armIndex].lines.map {
-                    IssueChunkStatement.StockDraw(
-                        arm: armIndex, key: $0.templateKey, quantity: Int64($0.quantity),
-                        reserved: reservedKeys[armIndex].contains($0.templateKey), chunk: chunk ?? -1)
+                issuePlan.arms[armIndex].lines.map { line in
+                    let counted: IssueChunkStatement.StockDraw.Where =
+                        reservedKeys[armIndex].contains(line.templateKey)
+                        ? .reservation : (chunk != nil && !line.finiteStock ? .chunkTally : .stockRow)
+                    return IssueChunkStatement.StockDraw(
+                        arm: armIndex, key: line.templateKey, quantity: Int64(line.quantity), counted: counted,
+                        chunk: chunk ?? -1)
                 }
             }
         }
@@ -283,6 +288,7 @@ public struct IssueExecutor: JobExecutor {
         -> String?
     {
         try StockAllotment.release(runID: context.run.id, connection)
+        try TemplateIssueTally.fold(runID: context.run.id, connection)
         var notes: [String] = []
         if let exhausted = counts["stock_exhausted"], exhausted > 0 {
             notes.append("stock exhausted: \(exhausted) eligible members got nothing")

@@ -49,16 +49,31 @@ public enum TemplateCatalogStore {
     /// Stock follows the definition; lowering it below what was issued stops further issuance.
     /// A template without per-member limits issues unnumbered coupons, which the limit checks
     /// must then count if a limit is added later (`has_unnumbered`).
+    ///
+    /// Chunks of runs that found the template without stock count their coupons in rows of their
+    /// own (`TemplateIssueTally`), holding its stock row FOR KEY SHARE until they commit. Before
+    /// giving it a stock, the row is locked FOR UPDATE, which waits for those chunks; the next
+    /// statement (a fresh snapshot, which sees their rows) folds every row into `issued`, so the
+    /// stock is checked against all that was issued, and chunks that come later find the stock.
     static func syncStock(_ template: CouponTemplate, _ tx: Connection) throws {
         let unnumbered = template.perMemberLimit == nil && template.reissueAfterDays == nil
+        if template.stock != nil {
+            _ = try tx.query("SELECT 1 FROM template_stock WHERE key = $1 FOR UPDATE", [template.key])
+        }
         try tx.execute(
             """
-            INSERT INTO template_stock (key, stock, has_unnumbered) VALUES ($1, $2, $3)
+            WITH folded AS (
+                DELETE FROM template_issued_chunks WHERE template_key = $1 RETURNING coupons)
+            INSERT INTO template_stock (key, stock, has_unnumbered, issued)
+            SELECT $1, $2, $3, coalesce(sum(coupons), 0) FROM folded
             ON CONFLICT (key) DO UPDATE
-                SET stock = CASE WHEN EXCLUDED.stock IS NULL THEN NULL ELSE greatest(EXCLUDED.stock, template_stock.issued) END,
+                SET issued = template_stock.issued + EXCLUDED.issued,
+                    stock = CASE WHEN EXCLUDED.stock IS NULL THEN NULL
+                                 ELSE greatest(EXCLUDED.stock, template_stock.issued + EXCLUDED.issued) END,
                     has_unnumbered = template_stock.has_unnumbered OR EXCLUDED.has_unnumbered
                 WHERE template_stock.stock IS DISTINCT FROM EXCLUDED.stock
                    OR (EXCLUDED.has_unnumbered AND NOT template_stock.has_unnumbered)
+                   OR EXCLUDED.issued > 0
             """, [template.key, template.stock, unnumbered])
     }
 
