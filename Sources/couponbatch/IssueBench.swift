@@ -3,17 +3,13 @@ import Foundation
 import Postgres
 
 /// Measures the issuance cases: each product figure (a `couponbatch run` child process, start-up
-/// included) beside its floor statement, alternating, each on a fresh clone (or on the big
+/// included) beside its own floor statement, in turns, each on a fresh clone (or on the big
 /// database reset to its earlier runs); the fastest of `repeats` of each is printed.
 final class IssueBench {
     let bench: BenchDatabases
     let repeats: Int
     /// The couponbatch binary measured.
     let binary: String
-
-    /// Floors measured so far, per kind and table state: each kind is measured `repeats` times,
-    /// alongside the first products that need it, and serves every row with the same floor.
-    private var floors: [String: [Double]] = [:]
 
     init(bench: BenchDatabases, repeats: Int, binary: String) {
         self.bench = bench
@@ -31,18 +27,21 @@ final class IssueBench {
     }
 
     func row(_ benchCase: IssuanceBenchmark.Case, big: Bool = false) throws {
-        // Fresh clones are all alike, so rows share their floors. The big table is not: each
-        // measurement's rows are deleted and vacuumed away, which leaves its indexes a little
-        // different every time, so each row there measures its own floor, alternating with it.
-        let floorKey = "\(benchCase.floor.rawValue)\(big ? " big \(benchCase.label)" : "")"
+        // Every row measures its own floor beside its figures, in turns (floor, product, then
+        // product, floor, …): on a machine others share, the load changes within minutes, and a
+        // floor measured for an earlier row would be unfair to this one (or kind to it).
         var products: [Product] = []
-        for _ in 0..<max(1, repeats) {
-            if floors[floorKey, default: []].count < max(1, repeats) {
-                floors[floorKey, default: []].append(try floor(benchCase.floor, big: big))
+        var floors: [Double] = []
+        for turn in 0..<max(1, repeats) {
+            if turn % 2 == 0 {
+                floors.append(try floor(benchCase.floor, big: big))
+                products.append(try product(benchCase, big: big))
+            } else {
+                products.append(try product(benchCase, big: big))
+                floors.append(try floor(benchCase.floor, big: big))
             }
-            products.append(try product(benchCase, big: big))
         }
-        let floor = max(floors[floorKey]?.min() ?? 0, 0.001)
+        let floor = max(floors.min() ?? 0, 0.001)
         let seconds = products.map(\.seconds).min() ?? 0
         let ratio = seconds / floor
         print(
