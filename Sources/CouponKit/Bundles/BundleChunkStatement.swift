@@ -143,7 +143,17 @@ enum BundleChunkStatement {
         let statuses: [PlannedDelivery.Status] = [.delivered, .skipped, .waitingStock]
         // One pass over the periods fills every column (a pass per column copied each period once more).
         // The coupons' places in the chunk's ids (`first_id`) only matter with an outbox.
-        var columns = [SQLIntegerArray](repeating: SQLIntegerArray(capacity: planned.count), count: outbox == nil ? 8 : 9)
+        // Separate variables, not an array of columns: appending through an array's element
+        // retained and released its storage for every value.
+        var subscriptionIDs = SQLIntegerArray(capacity: planned.count)
+        var periods = SQLIntegerArray(capacity: planned.count)
+        var memberIDs = SQLIntegerArray(capacity: planned.count)
+        var planNumbers = SQLIntegerArray(capacity: planned.count)
+        var dueNumbers = SQLIntegerArray(capacity: planned.count)
+        var codes = SQLIntegerArray(capacity: planned.count)
+        var couponCounts = SQLIntegerArray(capacity: planned.count)
+        var seqBases = SQLIntegerArray(capacity: planned.count)
+        var firstIDs = SQLIntegerArray(capacity: outbox == nil ? 0 : planned.count)
         // Neighbouring periods mostly share their plan and due time: the last ones are kept to
         // skip hashing them again.
         var lastDue: (at: Date, number: Int)?
@@ -173,17 +183,18 @@ enum BundleChunkStatement {
             case .skipped: status = 1
             case .waitingStock: status = 2
             }
-            columns[0].append(delivery.subscriptionID)
-            columns[1].append(delivery.period)
-            columns[2].append(delivery.memberID)
-            columns[3].append(plan)
-            columns[4].append(due)
-            columns[5].append(status + (delivery.retry ? 10 : 0))
-            columns[6].append(delivery.coupons)
-            columns[7].append(delivery.seqBase)
-            if outbox != nil { columns[8].append(first) }
+            subscriptionIDs.append(delivery.subscriptionID)
+            periods.append(delivery.period)
+            memberIDs.append(delivery.memberID)
+            planNumbers.append(plan)
+            dueNumbers.append(due)
+            codes.append(status + (delivery.retry ? 10 : 0))
+            couponCounts.append(delivery.coupons)
+            seqBases.append(delivery.seqBase)
+            if outbox != nil { firstIDs.append(first) }
         }
-        let texts = columns.map(\.text)
+        let texts = [subscriptionIDs, periods, memberIDs, planNumbers, dueNumbers, codes, couponCounts, seqBases, firstIDs]
+            .map(\.text)
         let input = """
             SELECT i.subscription_id, i.period, i.member_id, (\(p.add(planKeys))::text[])[i.plan_no] AS plan,
                    (\(p.add(dues))::timestamptz[])[i.due_no] AS due_at,
