@@ -203,11 +203,10 @@ enum BundleChunkStatement {
             ),
             c AS (
                 INSERT INTO coupons (\(outbox == nil ? "" : "id, ")template_key, template_version, member_id, run_id, seq, label,
-                                     face_value_fen, issued_at, valid_from, expires_at, uses_left, status)
+                                     face_value_fen, issued_at, valid_from, expires_at, uses_left)
                 SELECT \(outbox == nil ? "" : "(SELECT a FROM ids)[i.first_id + l.seq - 1], ")l.key, l.version, i.member_id, \(run),
                        i.seq_base + l.seq, nullif(l.label, ''), \(lines.face),
-                       \(p.add(runPlan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1),
-                       \(CouponActivation.status(expiresAt: "l.expires_at"))
+                       \(p.add(runPlan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1)
                 FROM i
                 JOIN \(lines.from) ON l.plan = i.plan AND (l.welcome = 0 OR i.period = 1)
                 WHERE i.status = 'delivered'

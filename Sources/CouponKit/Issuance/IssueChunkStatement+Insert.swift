@@ -22,9 +22,6 @@ extension IssueChunkStatement {
         /// False when a template's stock (or the run's reservation of it) could not cover what was
         /// written: another run took it meanwhile, and the chunk must be redone.
         var stockTaken = true
-        /// Coupons written `expired`: their validity had already ended when the chunk ran (a
-        /// catch-up or `--at` run for a slot in the past). Issued all the same, stock taken.
-        var expiredOnIssue: Int64 = 0
     }
 
     /// Where the coupons of a line are counted: the template's `template_stock` row (its stock
@@ -49,9 +46,6 @@ extension IssueChunkStatement {
     /// statement, nil for none) caps the members an arm serves: the first by member id (by event
     /// id for events, first come first served). `stock` names where each line's coupons are
     /// counted; `countScanned` adds the number of members in a range.
-    ///
-    /// A coupon whose validity has already ended by the database's clock is written `expired`,
-    /// never `active` (`CouponActivation`): the expiry sweeps rely on it to leave history behind.
     ///
     /// One statement, so a chunk costs one round trip however many arms and templates it has: on
     /// a busy server each round trip waits for the client and the backend to be scheduled again.
@@ -108,7 +102,6 @@ extension IssueChunkStatement {
         // template's stock row stays locked until the chunk commits, and other chunks taking
         // that stock wait for it (a chunk's own reservation row keeps nobody waiting).
         var written = "0"
-        var expiredOnIssue = "0::bigint"
         var statements = ["served AS (SELECT e.arm, count(*) AS eligible, count(*) FILTER (WHERE \(chosen)) AS members FROM e GROUP BY e.arm)"]
         if !pack.keys.isEmpty {
             let face = faceCases.isEmpty ? "l.face" : "CASE l.n \(faceCases.joined(separator: " ")) ELSE l.face END"
@@ -120,19 +113,17 @@ extension IssueChunkStatement {
                 """
                 coupons_written AS (
                     INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, arm, face_value_fen,
-                                         issued_at, valid_from, expires_at, uses_left, cap_seq, event_id, status)
+                                         issued_at, valid_from, expires_at, uses_left, cap_seq, event_id)
                     SELECT l.key, l.version, e.id, \(run), l.seq, nullif(l.arm_name, ''), \(face),
-                           \(p.add(plan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1), \(capSeq), e.event_id,
-                           \(CouponActivation.status(expiresAt: "l.expires_at"))
+                           \(p.add(plan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1), \(capSeq), e.event_id
                     FROM e JOIN unnest(\(pack.unnestArguments(p)), \(p.add(packArms))::int[], \(p.add(names.map { $0 ?? "" }))::text[],
                                       \(p.add(capOffsets))::int[], \(p.add(capKeys))::int[])
                         WITH ORDINALITY AS l(\(CouponLineArrays.columns), arm, arm_name, cap_offset, cap_key, n)
                         ON l.arm = e.arm
                     WHERE \(chosen)
-                    RETURNING status)
+                    RETURNING 1)
                 """)
             written = "(SELECT count(*) FROM coupons_written)"
-            expiredOnIssue = "(SELECT count(*) FROM coupons_written WHERE status = 'expired')"
         }
         var held = "NULL::bigint"
         if let (index, holdout) = zip(armIndexes, arms).first(where: { $0.1.holdout }) {
@@ -185,11 +176,10 @@ extension IssueChunkStatement {
                 \(eligible.from)
                 ORDER BY \(order)),
             \(statements.joined(separator: ",\n"))
-            SELECT s.arm, s.eligible, coalesce(\(held), s.members) AS members, NULL::boolean AS stock_taken,
-                   NULL::bigint AS expired_on_issue
+            SELECT s.arm, s.eligible, coalesce(\(held), s.members) AS members, NULL::boolean AS stock_taken
             FROM served s
             UNION ALL
-            SELECT NULL, \(scanned), NULL, \(stockCheck), \(expiredOnIssue)
+            SELECT NULL, \(scanned), NULL, \(stockCheck)
             """
         return (sql, p.values)
     }
@@ -201,7 +191,6 @@ extension IssueChunkStatement {
             guard let arm = try row.decodeIfPresent("arm", as: Int32.self) else {
                 result.scanned = try row.decodeIfPresent("eligible", as: Int64.self)
                 result.stockTaken = try row.decode("stock_taken", as: Bool.self)
-                result.expiredOnIssue = try row.decode("expired_on_issue", as: Int64.self)
                 continue
             }
             result.arms[Int(arm)] = ArmResult(

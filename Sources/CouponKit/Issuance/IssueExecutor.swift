@@ -191,11 +191,6 @@ public struct IssueExecutor: JobExecutor {
                 }
             }
         }
-        // Coupons issued already past their validity (`CouponActivation`): counted in
-        // `coupons_issued` too, and shown apart so that the run's numbers explain the `expired` ones.
-        func countExpiredOnIssue(_ result: IssueChunkStatement.Result) {
-            if result.expiredOnIssue > 0 { counts["coupons_expired_on_issue", default: 0] += result.expiredOnIssue }
-        }
         let countScanned: Bool = if case .range = members { chunk != nil } else { false }
         if !takesLiveStock {
             // One statement: each member's arm is drawn once and every arm's pack written together.
@@ -203,7 +198,6 @@ public struct IssueExecutor: JobExecutor {
             let result = try insertPacks(
                 statement, members, limits: limits, stock: draws(Array(issuePlan.arms.indices)), countScanned: countScanned, tx)
             if let scanned = result.scanned { counts["members_scanned"] = scanned }
-            countExpiredOnIssue(result)
             for armIndex in issuePlan.arms.indices { try account(armIndex, result.arms[armIndex], limit: limits[armIndex]) }
             return counts
         }
@@ -222,7 +216,6 @@ public struct IssueExecutor: JobExecutor {
                     statement, members, limits: [limit], stock: draws([armIndex]), countScanned: countScanned && armIndex == 0, tx)
             }
             if let scanned = result.scanned { counts["members_scanned"] = scanned }
-            countExpiredOnIssue(result)
             try account(armIndex, result.arms[armIndex], limit: limit)
         }
         return counts
@@ -293,9 +286,6 @@ public struct IssueExecutor: JobExecutor {
         var notes: [String] = []
         if let exhausted = counts["stock_exhausted"], exhausted > 0 {
             notes.append("stock exhausted: \(exhausted) eligible members got nothing")
-        }
-        if let expired = counts["coupons_expired_on_issue"], expired > 0 {
-            notes.append("\(expired) coupons were past their validity when issued and were recorded as expired")
         }
         let issuePlan = try Self.issuePlan(plan)
         if !issuePlan.warnings.isEmpty { notes.append("\(issuePlan.warnings.count) segment warnings") }

@@ -5,8 +5,7 @@ import Postgres
 ///
 /// The redemption row stays (marked reversed, skipped by reports); the coupon gets its use
 /// back: `active` again while its window is open (a punch card one use more), `expired` when
-/// the refund comes after the window closed, since it can no longer be used (`CouponActivation`,
-/// which the expiry sweeps' bound relies on). Reversing again
+/// the refund comes after the window closed, since it can no longer be used. Reversing again
 /// finds the row already reversed and changes nothing.
 public enum RedemptionReversal {
     public enum Outcome: Sendable, Equatable {
@@ -41,7 +40,7 @@ public enum RedemptionReversal {
                 """
                 UPDATE coupons c
                 SET uses_left = CASE WHEN c.uses_left IS NOT NULL THEN c.uses_left + 1 END,
-                    status = \(CouponActivation.status(expiresAt: "c.expires_at")),
+                    status = CASE WHEN c.expires_at > now() THEN 'active' ELSE 'expired' END,
                     redeemed_at = (SELECT min(r.at) FROM redemptions r WHERE r.coupon_id = c.id AND r.reversed_at IS NULL)
                 WHERE c.id = $1
                 """, [couponID])

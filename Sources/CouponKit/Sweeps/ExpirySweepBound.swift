@@ -1,50 +1,72 @@
 import Foundation
 import Postgres
 
-/// Where an expiry sweep's window may start: after the instant that an earlier succeeded sweep of
-/// the same job left nothing `active` at or before, less a margin. Without it every sweep reads
-/// every block range of expired and redeemed history (the BRIN only knows "some row here expired
-/// before the slot"), so sweeps would slow down for ever as history grows.
+/// Where an expiry sweep's window may start, so that it reads the block ranges of coupons
+/// expiring since the job's previous sweep instead of every expired and redeemed coupon ever
+/// issued (the BRIN only knows "some row here expired before the slot": history would make every
+/// sweep slower for ever).
 ///
-/// Why it is safe: an earlier sweep E (slot P, planned at database time T) expired every coupon
-/// of its templates that was `active` in its plan's snapshot and expired at or before P. A coupon
-/// that became `active` after that snapshot did so in a transaction whose clock read at least
-/// T minus that transaction's age, and `CouponActivation` writes it `expired` unless it expires
-/// after that clock. So, once E succeeded, no coupon of E's templates is `active` with
-/// `expires_at <= min(P, T) - margin`, as long as no transaction that activates coupons stays open
-/// longer than the margin. `min` because a sweep run `--at` a future slot only covers what
-/// existed when it ran. By induction this holds for a sweep that was bounded itself.
+/// Why it is safe. Take the job's latest succeeded sweep E, made for slot P with the database's
+/// clock reading T when it planned, before its snapshot. E expired every coupon of its templates
+/// that was `active` in that snapshot and expired at or before P. A coupon made `active` after the
+/// snapshot came from one of:
+/// - a run's chunk (issue, bundle, trigger batch): its coupons expire after the run's slot (a
+///   template whose validity ended before the slot issues nothing: `ValidityWindow.isOpen`), and
+///   the run was pending or running after T, so it finished after T, or still runs;
+/// - a redemption's reversal: `active` only if it expires after the database's clock then (later
+///   than T, less the age of the reversal's transaction).
+/// So nothing of E's templates is `active` with `expires_at` at or before
+/// `min(P, T, slots of runs not finished by T - margin) - margin`. `min` with P because a sweep run
+/// `--at` a future slot covers only what existed when it ran; the runs' slots because a catch-up
+/// or `run --at` issuance for an old slot writes coupons that may have expired long ago. By
+/// induction this holds when E was bounded itself.
 ///
-/// Only an earlier sweep whose templates include all of this one's counts (a job that had fewer
-/// templates, a renamed job, or one with no succeeded sweep since this rule exists sweeps
-/// unbounded, as the first sweep does). A failed or interrupted sweep counts for nothing; its
-/// resumed attempt keeps its own frozen window.
+/// Only a sweep whose templates include all of this one's counts: a job that had fewer templates,
+/// a renamed job, a job whose sweeps all failed, or plans from before this bound existed sweep
+/// unbounded once, as the first sweep does. A resumed sweep keeps the window its plan froze.
+/// Coupons written outside couponbatch as `active` with an old expiry are outside the argument.
 enum ExpirySweepBound {
-    /// One day: covers a transaction that activates coupons (an issuance chunk, a trigger batch,
-    /// a reversal) staying open long past the sweep's planning; such transactions last seconds.
-    /// The runner's clock plays no part (slots only lower the bound), so clock skew needs none.
-    /// A day of expiries is a small part of a year of history, so the margin costs little.
+    /// One day. It covers a transaction that makes coupons `active` (an issuance chunk, a trigger
+    /// batch, a reversal) staying open well past the sweep's planning (they last seconds), and a
+    /// run finishing just before T while its last chunk committed after the snapshot. Runner
+    /// clocks play no part: T and the finish times are the database's, and slots only lower the
+    /// bound. A day of expiries is a small part of the history, so the margin costs little.
     static let marginSeconds: TimeInterval = 86_400
 
-    /// The exclusive lower end of a sweep of `templateKeys` (empty: all) for `job`, or nil when no
-    /// earlier succeeded sweep covers it.
+    /// The exclusive lower end of the window of a sweep of `templateKeys` (empty: all) for `job`,
+    /// or nil when no earlier succeeded sweep covers it.
     static func after(job: String, templateKeys: [String], excludingRun runID: Int64, _ connection: Connection) throws
         -> Date?
     {
         let keys = String(decoding: try JSONEncoder().encode(templateKeys.sorted()), as: UTF8.self)
-        // The job's latest succeeded runs by slot; each covered instant is min(slot, planned at).
-        let row = try connection.query(
+        // The job's latest covering sweep (among its latest succeeded runs): min(slot, planned at), and planned at.
+        guard
+            let previous = try connection.query(
+                """
+                SELECT least((p->'window'->>'throughMicros')::bigint, (p->>'expiryPlannedAtMicros')::bigint) AS covered,
+                       (p->>'expiryPlannedAtMicros')::bigint AS planned
+                FROM (SELECT (checkpoint->'plan'->>'payload')::jsonb AS p FROM job_runs
+                      WHERE job = $1 AND status = 'succeeded' AND id <> $2
+                      ORDER BY slot DESC LIMIT 100) AS r
+                WHERE p ? 'expiryPlannedAtMicros'
+                  AND (jsonb_array_length(p->'window'->'templateKeys') = 0
+                       OR (jsonb_array_length($3::jsonb) > 0 AND p->'window'->'templateKeys' @> $3::jsonb))
+                ORDER BY planned DESC LIMIT 1
+                """, [job, runID, keys]
+            ).first
+        else { return nil }
+        let covered = SweepWindow.date(try previous.decode("covered", as: Int64.self))
+        let planned = SweepWindow.date(try previous.decode("planned", as: Int64.self))
+        let since = planned.addingTimeInterval(-marginSeconds)
+        // Runs (of any job) that may have written after that sweep's snapshot: their coupons expire
+        // after their slots. Skipped slots never ran.
+        let oldestSlot = try connection.query(
             """
-            SELECT max(least((p->'window'->>'throughMicros')::bigint, (p->>'expiryPlannedAtMicros')::bigint))
-            FROM (SELECT (checkpoint->'plan'->>'payload')::jsonb AS p FROM job_runs
-                  WHERE job = $1 AND status = 'succeeded' AND id <> $2
-                  ORDER BY slot DESC LIMIT 100) AS r
-            WHERE p ? 'expiryPlannedAtMicros'
-              AND (jsonb_array_length(p->'window'->'templateKeys') = 0
-                   OR (jsonb_array_length($3::jsonb) > 0 AND p->'window'->'templateKeys' @> $3::jsonb))
-            """, [job, runID, keys]
-        ).row(0)
-        guard let micros = try row.decodeIfPresent(0, as: Int64.self) else { return nil }
-        return SweepWindow.date(micros).addingTimeInterval(-marginSeconds)
+            SELECT min(slot) FROM job_runs
+            WHERE id <> $1 AND status <> 'skipped'
+              AND (status IN ('pending', 'running') OR finished_at IS NULL OR finished_at >= $2 OR heartbeat_at >= $2)
+            """, [runID, since]
+        ).row(0).decodeIfPresent(0, as: Date.self)
+        return min(covered, oldestSlot ?? covered).addingTimeInterval(-marginSeconds)
     }
 }
