@@ -111,6 +111,9 @@ enum SweepBench {
         }
         if parts.contains("delivery") { try delivery(coupons: coupons, members: members, receiver: receiver, jobsDir: jobsDir, connection) }
         if parts.contains("expiry") { try expiry(coupons: coupons, url: url, jobsDir: jobsDir, connection) }
+        if parts.contains("history") {
+            try expiryHistory(coupons: coupons, members: members, repeats: 2, jobsDir: jobsDir, connection)
+        }
     }
 
     /// The reminder outbox beside one `INSERT … SELECT … GROUP BY member`; with `repeats` 0 it
@@ -289,8 +292,14 @@ enum SweepBench {
             INSERT INTO coupon_templates (key, version, fingerprint, type, spec, face_value_fen)
             VALUES ('bench-cash', 1, 'bench', 'cash', '{"title": "满100减10"}', 1000)
             """)
-        // Coupons spread over the members and over the 3 days after the slot, at six expiry instants
-        // (validity ends at the end of a day; templates in other zones end at other hours).
+        try insertLiveCoupons(count, members: members, connection)
+        try connection.execute("VACUUM ANALYZE coupons")
+        try unsummarize(connection)
+    }
+
+    /// Coupons spread over the members and over the 3 days after the slot, at six expiry instants
+    /// (validity ends at the end of a day; templates in other zones end at other hours).
+    static func insertLiveCoupons(_ count: Int, members: Int, _ connection: Connection) throws {
         try connection.execute(
             """
             INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, face_value_fen, issued_at,
@@ -299,8 +308,6 @@ enum SweepBench {
                    $3::timestamptz - interval '7 days', $3::timestamptz + make_interval(hours => 12 * (1 + (g % 6)::int))
             FROM generate_series(0::bigint, $1 - 1) g
             """, [Int64(count), Int64(members), slot])
-        try connection.execute("VACUUM ANALYZE coupons")
-        try unsummarize(connection)
     }
 
     /// VACUUM summarizes the sweeps' BRIN; right after a bulk issuance its new ranges are not, and
