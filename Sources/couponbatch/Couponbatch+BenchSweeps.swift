@@ -71,11 +71,7 @@ enum SweepBench {
         var runRatios: [Double] = []
         var floorRatios: [Double] = []
         var walRatios: [Double] = []
-        for pair in 0..<max(1, repeats) {
-            let withFirst = pair % 2 == 0
-            let first = try measure(withIndex: withFirst)
-            let second = try measure(withIndex: !withFirst)
-            let (with, without) = withFirst ? (first, second) : (second, first)
+        try alternatingPairs(repeats, measure: measure(withIndex:)) { pair, withFirst, with, without in
             runRatios.append(with.run / without.run)
             floorRatios.append(with.floor / without.floor)
             walRatios.append(with.walMB / without.walMB)
@@ -91,6 +87,20 @@ enum SweepBench {
                 format: "  median over %d pairs: run bench-issue (1 worker) %+.1f%% (its WAL %+.1f%%), floor %+.1f%%; goal: issuance at most +10%% (%@)",
                 runRatios.count, (run - 1) * 100, (median(walRatios) - 1) * 100, (median(floorRatios) - 1) * 100,
                 run <= 1.10 ? "met" : "NOT met"))
+    }
+
+    /// `repeats` pairs (at least one) of `measure(true)` and `measure(false)`, alternating which
+    /// goes first, so that a machine whose load drifts weighs on both sides alike; `report` gets
+    /// each pair's number, whether true went first, and the two results.
+    static func alternatingPairs<Result>(
+        _ repeats: Int, measure: (Bool) throws -> Result, report: (Int, Bool, Result, Result) throws -> Void
+    ) throws {
+        for pair in 0..<max(1, repeats) {
+            let trueFirst = pair % 2 == 0
+            let first = try measure(trueFirst)
+            let second = try measure(!trueFirst)
+            try report(pair, trueFirst, trueFirst ? first : second, trueFirst ? second : first)
+        }
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -45,11 +45,7 @@ extension SweepBench {
             guard usage.status == 0 else { throw ConfigurationError("bench-expire failed with exit \(usage.status)") }
         }
         var ratios: [Double] = []
-        for pair in 0..<max(1, repeats) {
-            let boundedFirst = pair % 2 == 0
-            let first = try measure(bounded: boundedFirst)
-            let second = try measure(bounded: !boundedFirst)
-            let (bounded, unbounded) = boundedFirst ? (first, second) : (second, first)
+        try alternatingPairs(repeats, measure: measure(bounded:)) { pair, boundedFirst, bounded, unbounded in
             ratios.append(bounded.seconds / unbounded.seconds)
             print(
                 String(
