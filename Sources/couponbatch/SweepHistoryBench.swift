@@ -14,9 +14,20 @@ extension SweepBench {
         print("== expiry sweep with \(coupons) history coupons (expired over the past year) before \(coupons) live ones, \(repeats) alternating pairs")
         try seedHistory(coupons, members: members, connection)
         let after = "2026-11-26T02:00:01Z"
+        // The bound an earlier sweep at the seed's slot leaves (every run since has that slot).
+        let bound = ISO8601DateFormatter().string(from: (ISO8601DateFormatter().date(from: slot) ?? Date()).addingTimeInterval(-86_400))
+        let open = try scanCost(through: after, after: nil, coupons: coupons, connection)
+        let closed = try scanCost(through: after, after: bound, coupons: coupons, connection)
+        print(
+            String(
+                format: "  the chunks' scans (EXPLAIN ANALYZE, summed): unbounded %d buffers, %.0f ms; bounded (after %@) %d buffers, %.0f ms = %.2fx / %.2fx",
+                open.buffers, open.ms, bound, closed.buffers, closed.ms, Double(closed.buffers) / Double(max(open.buffers, 1)),
+                closed.ms / max(open.ms, 0.001)))
         /// Both sides alike: live coupons active again, an earlier sweep at the seed's slot (it
-        /// expires nothing live), then the measured sweep; unbounded with that sweep marked failed.
-        func measure(bounded: Bool) throws -> (seconds: Double, chunks: Int64) {
+        /// expires nothing live), then the measured sweep with one worker; unbounded with that
+        /// earlier sweep marked failed. Besides the wall time: the median chunk (a chunk's
+        /// transaction lasts until the next one starts).
+        func measure(bounded: Bool) throws -> (seconds: Double, chunkMs: Double) {
             try connection.execute("UPDATE coupons SET status = 'active' WHERE run_id <> $1 AND status <> 'active'", [historyRunID])
             try connection.execute("TRUNCATE run_chunks, job_runs, job_state")
             try connection.execute("VACUUM ANALYZE coupons")
@@ -25,35 +36,75 @@ extension SweepBench {
             if !bounded { try connection.execute("UPDATE job_runs SET status = 'failed' WHERE job = 'bench-expire'") }
             try connection.execute("CHECKPOINT")
             let started = Date()
-            try sweep(at: after)
+            try sweep(at: after, ["--workers", "1"])
             let seconds = Date().timeIntervalSince(started)
             try expect("SELECT count(*) FROM coupons WHERE status = 'active'", 0, connection)
             let run = try connection.query(
                 """
-                SELECT (counts->>'coupons_expired')::bigint, (SELECT count(*) FROM run_chunks c WHERE c.run_id = r.id)::bigint,
-                       (checkpoint->'plan'->>'payload')::jsonb->'window' ? 'afterMicros'
+                SELECT (counts->>'coupons_expired')::bigint, (checkpoint->'plan'->>'payload')::jsonb->'window' ? 'afterMicros',
+                       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) * 1000 FROM (
+                            SELECT extract(epoch FROM lead(c.committed_at) OVER (ORDER BY c.committed_at) - c.committed_at) AS seconds
+                            FROM run_chunks c WHERE c.run_id = r.id) AS chunk_times)::float8
                 FROM job_runs r WHERE job = 'bench-expire' AND slot = $1::timestamptz
                 """, [after]
             ).row(0)
-            guard try run.decode(0, as: Int64.self) == Int64(coupons), try run.decode(2, as: Bool.self) == bounded else {
+            guard try run.decode(0, as: Int64.self) == Int64(coupons), try run.decode(1, as: Bool.self) == bounded else {
                 throw ConfigurationError("the \(bounded ? "bounded" : "unbounded") sweep did not sweep as planned")
             }
-            return (seconds, try run.decode(1, as: Int64.self))
+            return (seconds, try run.decodeIfPresent(2, as: Double.self) ?? 0)
         }
-        func sweep(at slot: String) throws {
-            let usage = try ChildProcess.run(CommandLine.arguments[0], ["run", "bench-expire", "--jobs-dir", jobsDir, "--at", slot])
+        func sweep(at slot: String, _ extra: [String] = []) throws {
+            let usage = try ChildProcess.run(
+                CommandLine.arguments[0], ["run", "bench-expire", "--jobs-dir", jobsDir, "--at", slot] + extra)
             guard usage.status == 0 else { throw ConfigurationError("bench-expire failed with exit \(usage.status)") }
         }
         var ratios: [Double] = []
+        var chunkRatios: [Double] = []
         try alternatingPairs(repeats, measure: measure(bounded:)) { pair, boundedFirst, bounded, unbounded in
             ratios.append(bounded.seconds / unbounded.seconds)
             print(
                 String(
-                    format: "  pair %d (%@ first): unbounded %.2f s (%lld chunks) vs bounded %.2f s (%lld chunks) = %.2fx",
-                    pair + 1, boundedFirst ? "bounded" : "unbounded", unbounded.seconds, unbounded.chunks, bounded.seconds,
-                    bounded.chunks, bounded.seconds / unbounded.seconds))
+                    format: "  pair %d (%@ first): unbounded %.2f s (median chunk %.0f ms) vs bounded %.2f s (median chunk %.0f ms) = %.2fx",
+                    pair + 1, boundedFirst ? "bounded" : "unbounded", unbounded.seconds, unbounded.chunkMs, bounded.seconds,
+                    bounded.chunkMs, bounded.seconds / unbounded.seconds))
+            chunkRatios.append(bounded.chunkMs / max(unbounded.chunkMs, 0.001))
         }
-        print(String(format: "  median over %d pairs: bounded sweep = %.2fx the unbounded one", ratios.count, median(ratios)))
+        print(
+            String(
+                format: "  median over %d pairs, bounded / unbounded (1 worker): run %.2fx, median chunk %.2fx",
+                ratios.count, median(ratios), median(chunkRatios)))
+    }
+
+    /// The scans that find the sweep's coupons, one per chunk of about 20,000 (as `run` splits
+    /// it), EXPLAIN (ANALYZE, BUFFERS) as counts: buffers hit or read, and milliseconds, summed
+    /// over the chunks. Exact where wall times are noisy: the load does not move a buffer count.
+    static func scanCost(through: String, after: String?, coupons: Int, _ connection: Connection) throws -> (buffers: Int, ms: Double) {
+        try connection.execute("VACUUM ANALYZE coupons")
+        let bounds = try connection.query("SELECT min(member_id), max(member_id) FROM coupons WHERE run_id = 0").row(0)
+        let (lo, hi) = (try bounds.decode(0, as: Int64.self), try bounds.decode(1, as: Int64.self))
+        let chunks = Int64(max(1, coupons / 20_000))
+        let width = (hi - lo + chunks) / chunks
+        var total = (buffers: 0, ms: 0.0)
+        for lower in stride(from: lo, through: hi, by: Int(width)) {
+            var parameters: [any PostgresBindable] = [lower, lower + width, through]
+            if let after { parameters.append(after) }
+            let explain: String = try connection.query(
+                """
+                EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)
+                SELECT count(*) FROM coupons c
+                WHERE c.status = 'active' AND c.member_id >= $1 AND c.member_id < $2 AND c.expires_at <= $3::timestamptz
+                \(after == nil ? "" : "AND c.expires_at > $4::timestamptz")
+                """, parameters
+            ).row(0).decode(0)
+            guard
+                let first = (try JSONSerialization.jsonObject(with: Data(explain.utf8)) as? [[String: Any]])?.first,
+                let top = first["Plan"] as? [String: Any], let hit = top["Shared Hit Blocks"] as? Int,
+                let read = top["Shared Read Blocks"] as? Int, let ms = first["Execution Time"] as? Double
+            else { throw ConfigurationError("EXPLAIN gave no buffer counts") }
+            total.buffers += hit + read
+            total.ms += ms
+        }
+        return total
     }
 
     /// The sweep seed's live coupons, after as many expired ones of the past year in member order
