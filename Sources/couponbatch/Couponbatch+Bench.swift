@@ -60,8 +60,8 @@ extension Couponbatch {
         @Option(help: "Alternating with/without pairs measuring what the sweeps' index costs issuance.")
         var indexRepeats: Int = 3
 
-        @Option(help: "Which sweep figures (comma-separated: index, remind, delivery, expiry).")
-        var sweepParts: String = "index,remind,delivery,expiry"
+        @Option(help: "Which sweep figures (comma-separated: index, remind, delivery, expiry, history).")
+        var sweepParts: String = "index,remind,delivery,expiry,history"
 
         @Option(help: "Rows of the members import benchmark (0 skips it).")
         var importRows: Int = 1_000_000
@@ -125,7 +125,7 @@ extension Couponbatch {
         func sweeps(jobsDir: String, url: String?, _ connection: Connection) throws {
             let parts = Set(sweepParts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
             if parts.contains("index") { try SweepBench.indexCost(jobsDir: jobsDir, url: url, repeats: indexRepeats, connection) }
-            let rest = parts.intersection(["remind", "delivery", "expiry"])
+            let rest = parts.intersection(["remind", "delivery", "expiry", "history"])
             if !rest.isEmpty {
                 try SweepBench.run(coupons: sweepCoupons, members: sweepMembers, parts: rest, jobsDir: jobsDir, url: url, connection)
             }

@@ -71,11 +71,7 @@ enum SweepBench {
         var runRatios: [Double] = []
         var floorRatios: [Double] = []
         var walRatios: [Double] = []
-        for pair in 0..<max(1, repeats) {
-            let withFirst = pair % 2 == 0
-            let first = try measure(withIndex: withFirst)
-            let second = try measure(withIndex: !withFirst)
-            let (with, without) = withFirst ? (first, second) : (second, first)
+        try alternatingPairs(repeats, measure: measure(withIndex:)) { pair, withFirst, with, without in
             runRatios.append(with.run / without.run)
             floorRatios.append(with.floor / without.floor)
             walRatios.append(with.walMB / without.walMB)
@@ -91,6 +87,20 @@ enum SweepBench {
                 format: "  median over %d pairs: run bench-issue (1 worker) %+.1f%% (its WAL %+.1f%%), floor %+.1f%%; goal: issuance at most +10%% (%@)",
                 runRatios.count, (run - 1) * 100, (median(walRatios) - 1) * 100, (median(floorRatios) - 1) * 100,
                 run <= 1.10 ? "met" : "NOT met"))
+    }
+
+    /// `repeats` pairs (at least one) of `measure(true)` and `measure(false)`, alternating which
+    /// goes first, so that a machine whose load drifts weighs on both sides alike; `report` gets
+    /// each pair's number, whether true went first, and the two results.
+    static func alternatingPairs<Result>(
+        _ repeats: Int, measure: (Bool) throws -> Result, report: (Int, Bool, Result, Result) throws -> Void
+    ) throws {
+        for pair in 0..<max(1, repeats) {
+            let trueFirst = pair % 2 == 0
+            let first = try measure(trueFirst)
+            let second = try measure(!trueFirst)
+            try report(pair, trueFirst, trueFirst ? first : second, trueFirst ? second : first)
+        }
     }
 
     static func median(_ values: [Double]) -> Double {
@@ -111,6 +121,9 @@ enum SweepBench {
         }
         if parts.contains("delivery") { try delivery(coupons: coupons, members: members, receiver: receiver, jobsDir: jobsDir, connection) }
         if parts.contains("expiry") { try expiry(coupons: coupons, url: url, jobsDir: jobsDir, connection) }
+        if parts.contains("history") {
+            try expiryHistory(coupons: coupons, members: members, repeats: 2, jobsDir: jobsDir, connection)
+        }
     }
 
     /// The reminder outbox beside one `INSERT … SELECT … GROUP BY member`; with `repeats` 0 it
@@ -289,8 +302,14 @@ enum SweepBench {
             INSERT INTO coupon_templates (key, version, fingerprint, type, spec, face_value_fen)
             VALUES ('bench-cash', 1, 'bench', 'cash', '{"title": "满100减10"}', 1000)
             """)
-        // Coupons spread over the members and over the 3 days after the slot, at six expiry instants
-        // (validity ends at the end of a day; templates in other zones end at other hours).
+        try insertLiveCoupons(count, members: members, connection)
+        try connection.execute("VACUUM ANALYZE coupons")
+        try unsummarize(connection)
+    }
+
+    /// Coupons spread over the members and over the 3 days after the slot, at six expiry instants
+    /// (validity ends at the end of a day; templates in other zones end at other hours).
+    static func insertLiveCoupons(_ count: Int, members: Int, _ connection: Connection) throws {
         try connection.execute(
             """
             INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, face_value_fen, issued_at,
@@ -299,8 +318,6 @@ enum SweepBench {
                    $3::timestamptz - interval '7 days', $3::timestamptz + make_interval(hours => 12 * (1 + (g % 6)::int))
             FROM generate_series(0::bigint, $1 - 1) g
             """, [Int64(count), Int64(members), slot])
-        try connection.execute("VACUUM ANALYZE coupons")
-        try unsummarize(connection)
     }
 
     /// VACUUM summarizes the sweeps' BRIN; right after a bulk issuance its new ranges are not, and

@@ -1,5 +1,6 @@
 # PostgreSQL restarted (pg_ctl restart -m fast) in the middle of a remind run (the outbox, then
-# delivery to a file sink) and in the middle of an expire run: both exit 0, every expiring coupon
+# delivery to a file sink) and in the middle of each of two expire runs (the second bounded below by
+# the first): all exit 0, every expiring coupon
 # is in exactly one notification of the reminder job and expired exactly once, a second reminder
 # sweep over the same window adds nothing, counts equal rows, every notification is delivered and
 # in the file (at least once: a batch written before the restart may be written again).
@@ -39,7 +40,7 @@ run_with_restart() {
   local job=$1 slot=$2
   cb_start run "$job" --at "$slot" --workers 2 --lease-seconds 10 >"$WORK_DIR/out-$job" 2>"$WORK_DIR/err-$job"
   local pid=$!
-  wait_for "SELECT count(*) >= 3 FROM run_chunks c JOIN job_runs r ON r.id = c.run_id WHERE r.job = '$job'" 120
+  wait_for "SELECT count(*) >= 3 FROM run_chunks c JOIN job_runs r ON r.id = c.run_id WHERE r.job = '$job' AND r.slot = '$slot'" 120
   if [ "$(q "SELECT status FROM job_runs WHERE job = '$job' AND slot = '$slot'")" != running ]; then fail "$job ended before the fault"; fi
   pg_restart
   local rc=0; wait "$pid" || rc=$?
@@ -62,8 +63,14 @@ expect_eq "distinct ids in the file" "$ids" "$members"
 cb run remind-chaos --at 2026-11-20T06:00:00Z >/dev/null 2>"$WORK_DIR/err-second"
 expect_eq "notifications after a second sweep" "$(q "SELECT count(*) FROM notifications")" "$members"
 
+# Two expire sweeps, each with a restart: the first (unbounded) expires the coupons of k = 1 and 2,
+# the second, bounded below by the first (ExpirySweepBound), those of k = 3.
+run_with_restart expire-chaos 2026-11-21T20:00:00Z
+expect_eq "expired by the first sweep" "$(q "SELECT count(*) FROM coupons WHERE status = 'expired'")" "$((members * 2))"
 run_with_restart expire-chaos 2026-11-24T02:00:00Z
+expect_eq "the second sweep's window is bounded below" \
+  "$(q "SELECT (checkpoint->'plan'->>'payload')::jsonb->'window' ? 'afterMicros' FROM job_runs WHERE job = 'expire-chaos' AND slot = '2026-11-24T02:00:00Z'")" t
 expect_eq "expired" "$(q "SELECT count(*) FROM coupons WHERE status = 'expired'")" "$coupons"
 expect_eq "still active" "$(q "SELECT count(*) FROM coupons WHERE status = 'active'")" 0
-expect_eq "counts of the expire run" "$(q "SELECT counts->>'coupons_expired' FROM job_runs WHERE job = 'expire-chaos'")" "$coupons"
-figures "restarts 2 (remind, expire), runs exited 0: 2 of 2, coupons reminded once $coupons, notifications $members, file lines $lines (duplicates $((lines - members))), expired $coupons"
+expect_eq "counts of the expire runs" "$(q "SELECT string_agg(counts->>'coupons_expired', ' ' ORDER BY slot) FROM job_runs WHERE job = 'expire-chaos'")" "$((members * 2)) $members"
+figures "restarts 3 (remind, expire twice, the second bounded below), runs exited 0: 3 of 3, coupons reminded once $coupons, notifications $members, file lines $lines (duplicates $((lines - members))), expired $coupons"

@@ -57,61 +57,116 @@ enum BundleAllocation {
         _ subscriptions: [SubscriptionRecord], plan runPlan: BundleRunPlan, through slot: Date,
         available: [String: Int64]
     ) throws -> [PlannedDelivery] {
-        // Built once: a schedule resolves its zone by name, which is slow to do per subscription.
-        var schedules: [String: BundleSchedule] = [:]
-        for plan in runPlan.plans { schedules[plan.key] = plan.schedule }
+        // Per plan, built once: its schedule (a schedule resolves its zone by name, which is slow
+        // to do per subscription), its zone table, and what a first and a later period take.
+        // Periods are then decided with array lookups by the plan's place, not dictionaries keyed
+        // by strings: a chunk decides tens of thousands of them.
+        let packs = runPlan.plans.map { Pack($0, slot: slot, available: available) }
+        var planIndex: [String: Int] = [:]
+        for (index, plan) in runPlan.plans.enumerated() where planIndex[plan.key] == nil { planIndex[plan.key] = index }
         var candidates: [PlannedDelivery] = []
+        var packOf: [Int] = []  // per candidate, its plan's place in `packs`
         candidates.reserveCapacity(subscriptions.count)
+        packOf.reserveCapacity(subscriptions.count)
+        var lastPlan: (key: String, index: Int)?
         for subscription in subscriptions {
-            guard let schedule = schedules[subscription.plan] else { continue }
-            for due in schedule.duePeriods(subscription.terms, after: subscription.settled, through: slot) {
+            let index: Int
+            if let lastPlan, lastPlan.key == subscription.plan {
+                index = lastPlan.index
+            } else {
+                guard let found = planIndex[subscription.plan] else { continue }
+                index = found
+                lastPlan = (subscription.plan, found)
+            }
+            let pack = packs[index]
+            for due in pack.schedule.duePeriods(
+                subscription.terms, after: subscription.settled, through: slot, zoneTable: pack.zoneTable)
+            {
                 candidates.append(
                     PlannedDelivery(
                         subscriptionID: subscription.id, memberID: subscription.memberID, plan: subscription.plan,
-                        period: due.period, dueAt: due.dueAt, status: due.skipped ? .skipped : .delivered, coupons: 0,
+                        period: due.period, dueAt: due.dueAt, status: due.skipped ? .skipped : .delivered,
+                        coupons: due.skipped ? 0 : (due.period == 1 ? pack.firstCoupons : pack.laterCoupons),
                         seqBase: 0, retry: due.period <= subscription.recorded))
+                packOf.append(index)
             }
         }
-        // Oldest first for stock; ties by member and subscription, so a replay decides the same.
-        candidates.sort {
-            ($0.dueAt, $0.memberID, $0.subscriptionID, $0.period) < ($1.dueAt, $1.memberID, $1.subscriptionID, $1.period)
-        }
-        var packs: [String: (first: [String: Int64], later: [String: Int64])] = [:]
-        for plan in runPlan.plans {
-            func needs(_ lines: [IssuePlan.Line]) -> [String: Int64] {
-                lines.reduce(into: [:]) { $0[$1.templateKey, default: 0] += Int64($1.quantity) }
+        // Stock goes oldest first; ties by member and subscription, so a replay decides the same.
+        // Without finite stock nothing waits, and the order does not matter here.
+        if packs.contains(where: { !$0.firstDraws.isEmpty || !$0.laterDraws.isEmpty }) {
+            var order = Array(candidates.indices)
+            order.sort {
+                let a = candidates[$0]
+                let b = candidates[$1]
+                return (a.dueAt, a.memberID, a.subscriptionID, a.period) < (b.dueAt, b.memberID, b.subscriptionID, b.period)
             }
-            packs[plan.key] = (needs(plan.lines(period: 1)), needs(plan.coupons))
-        }
-        var left = available
-        var blocked: Set<Int64> = []
-        for index in candidates.indices {
-            let candidate = candidates[index]
-            if blocked.contains(candidate.subscriptionID) {
-                candidates[index].status = .waitingStock
-                continue
+            var left = available
+            var blocked: Set<Int64> = []
+            for index in order {
+                let candidate = candidates[index]
+                if blocked.contains(candidate.subscriptionID) {
+                    candidates[index].status = .waitingStock
+                    candidates[index].coupons = 0
+                    continue
+                }
+                guard candidate.status == .delivered else { continue }
+                let pack = packs[packOf[index]]
+                let draws = candidate.period == 1 ? pack.firstDraws : pack.laterDraws
+                let fits = draws.allSatisfy { key, count in left[key].map { $0 >= count } ?? true }
+                guard fits else {
+                    candidates[index].status = .waitingStock
+                    candidates[index].coupons = 0
+                    blocked.insert(candidate.subscriptionID)
+                    continue
+                }
+                for (key, count) in draws { left[key, default: 0] -= count }
             }
-            guard candidate.status == .delivered, let pack = packs[candidate.plan] else { continue }
-            let needed = candidate.period == 1 ? pack.first : pack.later
-            let fits = needed.allSatisfy { key, count in left[key].map { $0 >= count } ?? true }
-            guard fits else {
-                candidates[index].status = .waitingStock
-                blocked.insert(candidate.subscriptionID)
-                continue
-            }
-            for (key, count) in needed where left[key] != nil { left[key, default: 0] -= count }
-            candidates[index].coupons = Int(needed.values.reduce(0, +))
         }
-        // Coupon numbers per member, in subscription and period order.
+        // Coupon numbers per member, in subscription and period order. The read returns the
+        // subscriptions in member and id order and their periods come oldest first, so this sort
+        // finds them in order (Swift's sort takes one pass over sorted input).
         candidates.sort { ($0.memberID, $0.subscriptionID, $0.period) < ($1.memberID, $1.subscriptionID, $1.period) }
-        var nextSeq: [Int64: Int] = [:]
+        var member: Int64?
+        var nextSeq = 0
         for index in candidates.indices where candidates[index].status == .delivered {
-            let member = candidates[index].memberID
-            let base = nextSeq[member, default: 0]
-            candidates[index].seqBase = base
-            nextSeq[member] = base + candidates[index].coupons
-            if base + candidates[index].coupons > maximumSeq { throw SeqOverflow(memberID: member) }
+            if candidates[index].memberID != member {
+                member = candidates[index].memberID
+                nextSeq = 0
+            }
+            candidates[index].seqBase = nextSeq
+            nextSeq += candidates[index].coupons
+            if nextSeq > maximumSeq { throw SeqOverflow(memberID: candidates[index].memberID) }
         }
         return candidates
+    }
+
+    /// What `decide` needs of one plan, resolved once a chunk.
+    private struct Pack {
+        let schedule: BundleSchedule
+        let zoneTable: CronZoneTable
+        /// Coupons of a first period (with the welcome gift) and of a later one.
+        let firstCoupons: Int
+        let laterCoupons: Int
+        /// Coupons taken per template with finite stock (a key of `available`), per kind of period.
+        let firstDraws: [(key: String, count: Int64)]
+        let laterDraws: [(key: String, count: Int64)]
+
+        init(_ plan: BundleRunPlan.Plan, slot: Date, available: [String: Int64]) {
+            schedule = plan.schedule
+            // Covers the run's slot; a subscription's earlier instants outside it are looked up in
+            // the shared cache, as before.
+            let instant = Int(slot.timeIntervalSince1970.rounded(.down))
+            zoneTable = CronZoneTableCache.shared.table(
+                for: schedule.timeZone, covering: instant - 2 * CronCivil.secondsPerDay, instant + 2 * CronCivil.secondsPerDay)
+            func draws(_ lines: [IssuePlan.Line]) -> [(key: String, count: Int64)] {
+                let needs = lines.reduce(into: [String: Int64]()) { $0[$1.templateKey, default: 0] += Int64($1.quantity) }
+                return needs.filter { available[$0.key] != nil }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            }
+            let first = plan.lines(period: 1)
+            firstCoupons = first.reduce(0) { $0 + $1.quantity }
+            laterCoupons = plan.coupons.reduce(0) { $0 + $1.quantity }
+            firstDraws = draws(first)
+            laterDraws = draws(plan.coupons)
+        }
     }
 }

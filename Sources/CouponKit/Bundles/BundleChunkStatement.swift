@@ -143,27 +143,58 @@ enum BundleChunkStatement {
         let statuses: [PlannedDelivery.Status] = [.delivered, .skipped, .waitingStock]
         // One pass over the periods fills every column (a pass per column copied each period once more).
         // The coupons' places in the chunk's ids (`first_id`) only matter with an outbox.
-        var columns = [SQLIntegerArray](repeating: SQLIntegerArray(capacity: planned.count), count: outbox == nil ? 8 : 9)
+        // Separate variables, not an array of columns: appending through an array's element
+        // retained and released its storage for every value.
+        var subscriptionIDs = SQLIntegerArray(capacity: planned.count)
+        var periods = SQLIntegerArray(capacity: planned.count)
+        var memberIDs = SQLIntegerArray(capacity: planned.count)
+        var planNumbers = SQLIntegerArray(capacity: planned.count)
+        var dueNumbers = SQLIntegerArray(capacity: planned.count)
+        var codes = SQLIntegerArray(capacity: planned.count)
+        var couponCounts = SQLIntegerArray(capacity: planned.count)
+        var seqBases = SQLIntegerArray(capacity: planned.count)
+        var firstIDs = SQLIntegerArray(capacity: outbox == nil ? 0 : planned.count)
+        // Neighbouring periods mostly share their plan and due time: the last ones are kept to
+        // skip hashing them again.
+        var lastDue: (at: Date, number: Int)?
+        var lastPlan: (key: String, number: Int)?
         for (delivery, first) in zip(planned, layout.firsts) {
             let due: Int
-            if let known = dueIndex[delivery.dueAt] {
+            if let lastDue, lastDue.at == delivery.dueAt {
+                due = lastDue.number
+            } else if let known = dueIndex[delivery.dueAt] {
                 due = known
             } else {
                 dues.append(delivery.dueAt)
                 due = dues.count
                 dueIndex[delivery.dueAt] = due
             }
-            columns[0].append(delivery.subscriptionID)
-            columns[1].append(delivery.period)
-            columns[2].append(delivery.memberID)
-            columns[3].append(planIndex[delivery.plan] ?? 0)
-            columns[4].append(due)
-            columns[5].append((statuses.firstIndex(of: delivery.status) ?? 0) + (delivery.retry ? 10 : 0))
-            columns[6].append(delivery.coupons)
-            columns[7].append(delivery.seqBase)
-            if outbox != nil { columns[8].append(first) }
+            lastDue = (delivery.dueAt, due)
+            let plan: Int
+            if let lastPlan, lastPlan.key == delivery.plan {
+                plan = lastPlan.number
+            } else {
+                plan = planIndex[delivery.plan] ?? 0
+            }
+            lastPlan = (delivery.plan, plan)
+            let status: Int
+            switch delivery.status {
+            case .delivered: status = 0
+            case .skipped: status = 1
+            case .waitingStock: status = 2
+            }
+            subscriptionIDs.append(delivery.subscriptionID)
+            periods.append(delivery.period)
+            memberIDs.append(delivery.memberID)
+            planNumbers.append(plan)
+            dueNumbers.append(due)
+            codes.append(status + (delivery.retry ? 10 : 0))
+            couponCounts.append(delivery.coupons)
+            seqBases.append(delivery.seqBase)
+            if outbox != nil { firstIDs.append(first) }
         }
-        let texts = columns.map(\.text)
+        let texts = [subscriptionIDs, periods, memberIDs, planNumbers, dueNumbers, codes, couponCounts, seqBases, firstIDs]
+            .map(\.text)
         let input = """
             SELECT i.subscription_id, i.period, i.member_id, (\(p.add(planKeys))::text[])[i.plan_no] AS plan,
                    (\(p.add(dues))::timestamptz[])[i.due_no] AS due_at,
@@ -183,6 +214,23 @@ enum BundleChunkStatement {
                 FROM generate_series(1, \(p.add(Int64(layout.total))))
             )
             """
+        // Periods waiting for stock are updated while they still wait; the statement counts those
+        // another run settled first. Left out when the chunk has none (nearly always): planning
+        // and scanning them cost a few milliseconds a chunk.
+        let retries = planned.contains(where: \.retry)
+        let retried = !retries ? "" : """
+            retried AS (
+                UPDATE bundle_deliveries AS w
+                SET status = i.status, run_id = \(run), coupons = i.coupons, recorded_at = now()
+                FROM i
+                WHERE i.retry AND w.subscription_id = i.subscription_id AND w.period = i.period AND w.status = 'waiting_stock'
+                RETURNING w.subscription_id, w.period
+            ),
+            """
+        let unsettled = """
+            (SELECT count(*) FROM i WHERE i.retry AND NOT EXISTS (
+                SELECT 1 FROM retried r WHERE r.subscription_id = i.subscription_id AND r.period = i.period))
+            """
         let notified = try outbox.map {
             ",\nn AS (\n\(try $0.insert(layout, ids: "(SELECT a FROM ids)", plan: runPlan, p))\nRETURNING 1\n)"
         }
@@ -194,13 +242,7 @@ enum BundleChunkStatement {
                 FROM i WHERE NOT i.retry
                 RETURNING 1
             ),
-            retried AS (
-                UPDATE bundle_deliveries AS w
-                SET status = i.status, run_id = \(run), coupons = i.coupons, recorded_at = now()
-                FROM i
-                WHERE i.retry AND w.subscription_id = i.subscription_id AND w.period = i.period AND w.status = 'waiting_stock'
-                RETURNING w.subscription_id, w.period
-            ),
+            \(retried)
             c AS (
                 INSERT INTO coupons (\(outbox == nil ? "" : "id, ")template_key, template_version, member_id, run_id, seq, label,
                                      face_value_fen, issued_at, valid_from, expires_at, uses_left)
@@ -221,8 +263,7 @@ enum BundleChunkStatement {
                 WHERE t.key = d.key AND (t.stock IS NULL OR t.issued + d.coupons <= t.stock)
                 RETURNING 1
             )\(notified ?? "")
-            SELECT (SELECT count(*) FROM i WHERE i.retry AND NOT EXISTS (
-                        SELECT 1 FROM retried r WHERE r.subscription_id = i.subscription_id AND r.period = i.period))::bigint,
+            SELECT \(retries ? unsettled : "0")::bigint,
                    \(notified == nil ? "0" : "(SELECT count(*) FROM n)")::bigint,
                    (SELECT count(*) FROM stock_taken) = \(p.add(Int64(stock.count)))
             """

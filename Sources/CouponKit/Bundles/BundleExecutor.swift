@@ -46,9 +46,8 @@ public struct BundleExecutor: JobExecutor {
         let runPlan = try Self.runPlan(plan)
         let bounds = plan.chunks[chunk]
         let outbox = BundleOutbox(runPlan, context)
-        let (subscriptions, planned, written) = try writePeriods(chunk: bounds, runPlan, runID: context.run.id, outbox: outbox, tx)
-        let delivered = planned.filter { $0.status == .delivered }
-        let tally = PackTally(delivered, runPlan)
+        let (subscriptions, planned, tally, written) = try writePeriods(
+            chunk: bounds, runPlan, runID: context.run.id, outbox: outbox, tx)
         var faceValue = tally.faceValue
         var counts: RunCounts = ["subscriptions_scanned": Int64(subscriptions.count)]
         for (key, count) in tally.issued { counts["template.\(key)"] = count }
@@ -61,10 +60,16 @@ public struct BundleExecutor: JobExecutor {
             ).row(0).decode(0, as: Int64.self)
         }
 
-        counts["periods_delivered"] = Int64(delivered.count)
-        counts["periods_skipped"] = Int64(planned.filter { $0.status == .skipped }.count)
-        counts["periods_waiting_stock"] = Int64(planned.filter { $0.status == .waitingStock }.count)
-        counts["members_delivered"] = Int64(Set(delivered.map(\.memberID)).count)
+        var periods: [PlannedDelivery.Status: Int64] = [:]
+        var members = Set<Int64>()
+        for delivery in planned {
+            periods[delivery.status, default: 0] += 1
+            if delivery.status == .delivered { members.insert(delivery.memberID) }
+        }
+        counts["periods_delivered"] = periods[.delivered] ?? 0
+        counts["periods_skipped"] = periods[.skipped] ?? 0
+        counts["periods_waiting_stock"] = periods[.waitingStock] ?? 0
+        counts["members_delivered"] = Int64(members.count)
         counts["coupons_issued"] = Int64(written.coupons)
         counts["notifications"] = written.notifications
         counts["face_value_fen"] = faceValue
@@ -79,9 +84,9 @@ public struct BundleExecutor: JobExecutor {
     private func writePeriods(
         chunk bounds: RunPlan.Chunk, _ runPlan: BundleRunPlan, runID: Int64, outbox: BundleOutbox?, _ tx: Connection
     )
-        throws -> ([SubscriptionRecord], [PlannedDelivery], BundleChunkStatement.Written)
+        throws -> ([SubscriptionRecord], [PlannedDelivery], PackTally, BundleChunkStatement.Written)
     {
-        func attempt() throws -> ([SubscriptionRecord], [PlannedDelivery], BundleChunkStatement.Written) {
+        func attempt() throws -> ([SubscriptionRecord], [PlannedDelivery], PackTally, BundleChunkStatement.Written) {
             let subscriptions = try BundleChunkStatement.subscriptions(
                 lower: bounds.lower, upper: bounds.upper, plans: runPlan.plans.map(\.key), tx)
             var available: [String: Int64] = [:]
@@ -90,14 +95,17 @@ public struct BundleExecutor: JobExecutor {
             }
             let planned = try BundleAllocation.decide(
                 subscriptions, plan: runPlan, through: runPlan.issuedAt, available: available)
-            let stock = PackTally(planned.filter { $0.status == .delivered }, runPlan).issued
-            let written = try BundleChunkStatement.write(planned, plan: runPlan, runID: runID, stock: stock, outbox: outbox, tx)
-            return (subscriptions, planned, written)
+            let tally = PackTally(planned.filter { $0.status == .delivered }, runPlan)
+            let written = try BundleChunkStatement.write(
+                planned, plan: runPlan, runID: runID, stock: tally.issued, outbox: outbox, tx)
+            return (subscriptions, planned, tally, written)
         }
         // JIT off, as for issue chunks: the chunk's statements are short and repeated, and compiling
         // the subscriptions read (its estimate grows with bundle_deliveries) cost about 0.4 s a chunk.
-        // The savepoint is set in the same round trip and never released (a commit ends it).
-        try tx.executeScript("\(IssueChunkStatement.settings); SAVEPOINT bundle_periods")
+        // The settings and the savepoint go with the subscriptions read, in one round trip; the
+        // savepoint is never released (a commit ends it).
+        tx.sendWithNext(IssueChunkStatement.settings)
+        tx.sendWithNext("SAVEPOINT bundle_periods")
         for _ in 0..<IssueExecutor.capCollisionRetries {
             do {
                 return try attempt()

@@ -78,14 +78,24 @@ public struct BundleSchedule: Sendable, Equatable {
     public func duePeriods(
         _ terms: SubscriptionTerms, after settled: Int, through slot: Date, limit: Int = BundleSchedule.catchUpLimit
     ) -> [DuePeriod] {
+        duePeriods(terms, after: settled, through: slot, limit: limit, zoneTable: nil)
+    }
+
+    /// `duePeriods`, with the plan's zone table looked up once by the caller (a bundle chunk
+    /// walks tens of thousands of subscriptions; the shared cache takes a lock and hashes the
+    /// zone's name each time). Instants outside `zoneTable` use the cache.
+    func duePeriods(
+        _ terms: SubscriptionTerms, after settled: Int, through slot: Date, limit: Int = BundleSchedule.catchUpLimit,
+        zoneTable: CronZoneTable?
+    ) -> [DuePeriod] {
         var due: [DuePeriod] = []
         let lastDay = terms.lastDay
         var period = max(settled, 0) + 1
-        let start = startDay(terms.startedAt)
+        let start = ZonedCivilTime.localDay(of: terms.startedAt, in: timeZone, table: zoneTable)
         while due.count < limit {
             let day = day(ofPeriod: period, start: start)
             guard day <= lastDay else { break }
-            let dueAt = ZonedCivilTime.instant(day: day, minutes: atMinutes, in: timeZone)
+            let dueAt = ZonedCivilTime.instant(day: day, minutes: atMinutes, in: timeZone, table: zoneTable)
             guard dueAt <= slot else { break }
             due.append(DuePeriod(period: period, dueAt: dueAt, skipped: terms.isPaused(at: dueAt)))
             period += 1

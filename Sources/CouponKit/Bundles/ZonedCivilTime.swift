@@ -6,21 +6,27 @@ import Foundation
 enum ZonedCivilTime {
     /// The instant of `minutes` after local midnight of `day`. A local time skipped by a forward
     /// transition maps to the instant the gap ends; a repeated one to its first occurrence.
-    static func instant(day: CalendarDay, minutes: Int, in zone: TimeZone) -> Date {
+    /// `known`, a table of `zone` a caller looked up once, is used when it covers the day.
+    static func instant(day: CalendarDay, minutes: Int, in zone: TimeZone, table known: CronZoneTable? = nil) -> Date {
         let local = CronCivil.days(year: day.year, month: day.month, day: day.day) * CronCivil.secondsPerDay + minutes * 60
-        let day = CronCivil.secondsPerDay
-        let table = CronZoneTableCache.shared.table(for: zone, covering: local - 2 * day, local + 2 * day)
+        let table = self.table(zone, around: local, known)
         return Date(timeIntervalSince1970: Double(table.firstInstant(local: local)))
     }
 
     /// The local calendar day of `date` in `zone`.
-    static func localDay(of date: Date, in zone: TimeZone) -> CalendarDay {
+    static func localDay(of date: Date, in zone: TimeZone, table known: CronZoneTable? = nil) -> CalendarDay {
         let instant = Int(date.timeIntervalSince1970.rounded(.down))
-        let day = CronCivil.secondsPerDay
-        let table = CronZoneTableCache.shared.table(for: zone, covering: instant - 2 * day, instant + 2 * day)
+        let table = self.table(zone, around: instant, known)
         let local = instant + table.offset(at: instant)
         let civil = CronCivil.date(days: CronCivil.floorDiv(local, CronCivil.secondsPerDay))
         return CalendarDay(clampingYear: civil.year, month: civil.month, day: civil.day)
+    }
+
+    /// A table of `zone` covering two days either side of `instant`: `known` when it does.
+    private static func table(_ zone: TimeZone, around instant: Int, _ known: CronZoneTable?) -> CronZoneTable {
+        let day = CronCivil.secondsPerDay
+        if let known, known.covers(instant - 2 * day, instant + 2 * day) { return known }
+        return CronZoneTableCache.shared.table(for: zone, covering: instant - 2 * day, instant + 2 * day)
     }
 }
 

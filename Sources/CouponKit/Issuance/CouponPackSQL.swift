@@ -85,13 +85,22 @@ struct SQLIntegerArray {
     mutating func append(_ value: Int64) {
         if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        // Digits written in place from the last: reversing a slice of `bytes` retained and
+        // released its storage for every value (a tenth of a bundle chunk's statement building).
         var magnitude = value.magnitude
-        let start = bytes.count
+        var digits = 1
+        var rest = magnitude / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
+        var index = bytes.count - 1
         repeat {
-            bytes.append(UInt8(truncatingIfNeeded: magnitude % 10) + 0x30)
+            bytes[index] = UInt8(truncatingIfNeeded: magnitude % 10) + 0x30
             magnitude /= 10
+            index -= 1
         } while magnitude > 0
-        bytes[start...].reverse()
     }
 
     mutating func append(_ value: Int) { append(Int64(value)) }

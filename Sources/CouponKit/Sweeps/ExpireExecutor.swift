@@ -16,15 +16,23 @@ public struct ExpireExecutor: JobExecutor {
     public init(action: ExpireAction) { self.action = action }
 
     public func plan(_ context: RunContext, _ connection: Connection) throws -> RunPlan {
-        let sweep = makePlan(context)
+        let sweep = try makePlan(context, connection)
         let chunks = try sweep.window.chunks(perChunk: action.chunkSize, connection)
         return RunPlan(chunks: chunks, payload: try sweep.encoded(), parallel: true)
     }
 
-    func makePlan(_ context: RunContext) -> SweepPlan {
-        SweepPlan(
-            window: SweepWindow(after: nil, through: context.run.slot, templateKeys: action.templateKeys), segment: nil,
+    /// The window: expiring at or before the slot, and after the bound an earlier sweep of this
+    /// job left (`ExpirySweepBound`), if any. The clock is read before the window's first query,
+    /// so the snapshot the chunks are planned from is no older than the instant recorded.
+    func makePlan(_ context: RunContext, _ connection: Connection) throws -> SweepPlan {
+        let plannedAt = try connection.query("SELECT now()").row(0).decode(0, as: Date.self)
+        let after = try ExpirySweepBound.after(
+            job: context.job.name, templateKeys: action.templateKeys, excludingRun: context.run.id, connection)
+        var plan = SweepPlan(
+            window: SweepWindow(after: after, through: context.run.slot, templateKeys: action.templateKeys), segment: nil,
             sink: action.notifySink, zone: context.job.timeZone, quietHours: action.quietHours)
+        plan.expiryPlannedAtMicros = SweepWindow.micros(plannedAt)
+        return plan
     }
 
     public func execute(chunk: Int, of plan: RunPlan, _ context: RunContext, in tx: Connection) throws -> RunCounts {
@@ -71,15 +79,17 @@ public struct ExpireExecutor: JobExecutor {
     }
 
     public func dryRun(_ context: RunContext, _ connection: Connection) throws -> DryRunReport {
-        let sweep = makePlan(context)
+        let sweep = try makePlan(context, connection)
         let p = SQLParameterList()
         let rows = try connection.query(
             """
             SELECT c.template_key, count(*)::bigint, count(DISTINCT c.member_id)::bigint FROM coupons c
             WHERE \(sweep.window.condition(p, members: nil)) GROUP BY 1 ORDER BY 1
             """, p.values)
+        let zone = context.job.timeZone
+        let since = sweep.window.after.map { "after \(ISO8601Text.format($0, zone)) (an earlier sweep's bound) and " } ?? ""
         var lines: [DryRunReport.Line] = [
-            .init("expires", "active coupons expiring at or before \(ISO8601Text.format(context.run.slot, context.job.timeZone))")
+            .init("expires", "active coupons expiring \(since)at or before \(ISO8601Text.format(context.run.slot, zone))")
         ]
         for row in rows.rows {
             lines.append(

@@ -12,6 +12,10 @@ struct SweepPlan: Codable, Sendable, Equatable {
     var zone: String
     var quietFromMinute: Int?
     var quietUntilMinute: Int?
+    /// Expiry sweeps: the database's clock when the plan was made, before its snapshot was read.
+    /// A later sweep of the job starts its window from it (`ExpirySweepBound`). Nil for reminders,
+    /// and in plans made before the bound existed (a later sweep then runs unbounded once).
+    var expiryPlannedAtMicros: Int64?
 
     var quietHours: QuietHours? {
         guard let quietFromMinute, let quietUntilMinute else { return nil }

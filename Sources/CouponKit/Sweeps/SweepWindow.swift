@@ -6,7 +6,7 @@ import Postgres
 /// member_id)): a chunk reads the block ranges whose expiries meet the window and whose member
 /// ids meet its range, and rechecks each row.
 struct SweepWindow: Codable, Sendable, Equatable {
-    /// Exclusive; nil is unbounded (expiry sweeps).
+    /// Exclusive; nil is unbounded (an expiry sweep that no earlier sweep bounds, `ExpirySweepBound`).
     var afterMicros: Int64?
     /// Inclusive.
     var throughMicros: Int64
