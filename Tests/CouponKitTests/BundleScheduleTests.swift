@@ -101,6 +101,24 @@ import Testing
 
     static func day(_ text: String) -> CalendarDay { CalendarDay(text) ?? CalendarDay(clampingYear: 1, month: 1, day: 1) }
 
+    /// A watermark's count of periods due by an instant (constant work, from the months between)
+    /// is the count a walk from period 1 finds, for every known answer's schedule and start, at
+    /// instants on, just before and between delivery instants, over several years.
+    @Test(arguments: knownAnswers)
+    func periodsDueByAnInstantMatchAWalkFromTheFirstPeriod(_ row: KnownAnswer) {
+        let started = Self.instant(row.started)
+        let terms = SubscriptionTerms(startedAt: started, paidThrough: Self.day("2099-12-31"))
+        var probes: [Date] = [started.addingTimeInterval(-86_400), started]
+        for period in 1...40 {
+            let due = row.schedule.dueAt(period: period, startedAt: started)
+            probes += [due.addingTimeInterval(-1), due, due.addingTimeInterval(1), due.addingTimeInterval(13 * 86_400)]
+        }
+        for instant in probes {
+            let walked = row.schedule.duePeriods(terms, after: 0, through: instant, limit: 1_000).count
+            #expect(row.schedule.periods(dueBy: instant, startedAt: started) == walked, "\(row.name) at \(instant)")
+        }
+    }
+
     @Test func catchUpAfterThreeMonthsWithoutARunnerDeliversEachMissedPeriodOnceOldestFirst() {
         let due = Self.schedule().duePeriods(Self.yearly, after: 1, through: Self.instant("2026-05-15T00:00:00Z"))
         #expect(due.map(\.period) == [2, 3, 4])

@@ -10,6 +10,11 @@ struct SubscriptionRecord: Sendable, Equatable {
     var settled: Int
     /// The last period with a row at all: periods after `settled` up to it wait for stock.
     var recorded: Int = 0
+    /// Covered by its plan's watermark (read without a probe): `settled` and `recorded` are
+    /// the periods due by the watermark, which `BundleAllocation.decide` counts from the terms.
+    var covered = false
+    /// Its periods were probed (not covered, not created since the watermark).
+    var probed = true
 }
 
 /// One period a chunk writes, and how.
@@ -79,15 +84,19 @@ enum BundleAllocation {
                 lastPlan = (subscription.plan, found)
             }
             let pack = packs[index]
-            for due in pack.schedule.duePeriods(
-                subscription.terms, after: subscription.settled, through: slot, zoneTable: pack.zoneTable)
-            {
+            var settled = subscription.settled
+            var recorded = subscription.recorded
+            if subscription.covered, let through = pack.coveredThrough {
+                settled = pack.schedule.periods(dueBy: through, startedAt: subscription.terms.startedAt, zoneTable: pack.zoneTable)
+                recorded = settled
+            }
+            for due in pack.schedule.duePeriods(subscription.terms, after: settled, through: slot, zoneTable: pack.zoneTable) {
                 candidates.append(
                     PlannedDelivery(
                         subscriptionID: subscription.id, memberID: subscription.memberID, plan: subscription.plan,
                         period: due.period, dueAt: due.dueAt, status: due.skipped ? .skipped : .delivered,
                         coupons: due.skipped ? 0 : (due.period == 1 ? pack.firstCoupons : pack.laterCoupons),
-                        seqBase: 0, retry: due.period <= subscription.recorded))
+                        seqBase: 0, retry: due.period <= recorded))
                 packOf.append(index)
             }
         }
@@ -150,9 +159,12 @@ enum BundleAllocation {
         /// Coupons taken per template with finite stock (a key of `available`), per kind of period.
         let firstDraws: [(key: String, count: Int64)]
         let laterDraws: [(key: String, count: Int64)]
+        /// The plan's watermark: covered subscriptions have every period due by it recorded.
+        let coveredThrough: Date?
 
         init(_ plan: BundleRunPlan.Plan, slot: Date, available: [String: Int64]) {
             schedule = plan.schedule
+            coveredThrough = plan.watermark?.through
             // Covers the run's slot; a subscription's earlier instants outside it are looked up in
             // the shared cache, as before.
             let instant = Int(slot.timeIntervalSince1970.rounded(.down))

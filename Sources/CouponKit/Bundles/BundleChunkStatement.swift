@@ -9,36 +9,61 @@ enum BundleChunkStatement {
     /// Subscriptions of members `[lower, upper)` on `plans`, each with its last settled period.
     /// All of a member's subscriptions fall in one chunk (chunks split member ids), so the
     /// coupon numbers of a member's run stay unique without looking at other chunks.
-    static func subscriptions(lower: Int64, upper: Int64, plans: [String], _ connection: Connection) throws
-        -> [SubscriptionRecord]
-    {
+    ///
+    /// `watermarks` (per plan, in the order of `plans`) spare most subscriptions the probe of
+    /// their periods (`BundleWatermark`, migration 0021): one covered by its plan's watermark
+    /// comes back `covered` (the runner counts its periods due by the watermark), one created
+    /// since comes back with nothing settled, and only the others (changed since, or with a
+    /// period waiting for stock) are probed. Nil probes every subscription: dry runs, runs
+    /// planned before watermarks, and a chunk redone after a collision.
+    static func subscriptions(
+        lower: Int64, upper: Int64, plans: [String], watermarks: [BundleWatermark]? = nil, _ connection: Connection
+    ) throws -> [SubscriptionRecord] {
         var records: [SubscriptionRecord] = []
         // The plan travels as its place in `plans`; times as microseconds and days since 1970:
         // cheap to send and decode, exact (date_part's
         // double holds an instant to well under a microsecond; extract's numeric cost more).
-        // A subscription's last period is one backward probe of the periods' primary key; the
-        // last settled one needs a second probe only when the last period waits for stock.
+        // A probed subscription's last period is one backward probe of the periods' primary key;
+        // the last settled one needs a second probe only when the last period waits for stock.
+        // The probe's condition refers to the outer row only, so PostgreSQL checks it as a
+        // one-time filter and skips the index scan for the subscriptions it does not probe.
+        let marks = watermarks ?? plans.map { _ in BundleWatermark.none }
         let result = try connection.query(
             """
-            SELECT s.id, s.member_id, array_position($3::text[], s.plan) AS plan_no,
+            WITH w AS MATERIALIZED (
+                SELECT coalesce(array_agg(DISTINCT subscription_id), '{}') AS ids FROM bundle_deliveries
+                WHERE status = 'waiting_stock' AND member_id >= $1 AND member_id < $2
+            )
+            SELECT s.id, s.member_id, m.plan_no,
                    (date_part('epoch', s.started_at) * 1000000)::bigint AS started,
                    s.paid_through - date '1970-01-01' AS paid_through,
                    (date_part('epoch', s.paused_from) * 1000000)::bigint AS paused_from,
                    (date_part('epoch', s.paused_until) * 1000000)::bigint AS paused_until,
                    s.ends_on - date '1970-01-01' AS ends_on,
-                   coalesce(x.settled, 0) AS settled, coalesce(x.recorded, 0) AS recorded
+                   coalesce(x.settled, 0) AS settled, coalesce(x.recorded, 0) AS recorded, k.mode
             FROM subscriptions s
+            CROSS JOIN LATERAL (SELECT array_position($3::text[], s.plan) AS plan_no) m
+            CROSS JOIN LATERAL (
+                SELECT CASE WHEN $6::boolean OR s.id = ANY((SELECT ids FROM w)::bigint[]) THEN 0
+                            WHEN s.terms_xid < ($4::text[]::xid8[])[m.plan_no] THEN 1
+                            WHEN s.created_xid > ($5::text[]::xid8[])[m.plan_no] THEN 2
+                            ELSE 0 END AS mode
+            ) k
             LEFT JOIN LATERAL (
                 SELECT d.period AS recorded,
                        CASE WHEN d.status <> 'waiting_stock' THEN d.period
                             ELSE (SELECT max(w.period) FROM bundle_deliveries w
                                   WHERE w.subscription_id = s.id AND w.status <> 'waiting_stock') END AS settled
-                FROM bundle_deliveries d WHERE d.subscription_id = s.id
+                FROM bundle_deliveries d WHERE d.subscription_id = s.id AND k.mode = 0
                 ORDER BY d.period DESC LIMIT 1
             ) x ON true
             WHERE s.member_id >= $1 AND s.member_id < $2 AND s.plan = ANY($3::text[])
             ORDER BY s.member_id, s.id
-            """, [lower, upper, plans])
+            """,
+            [
+                lower, upper, plans, marks.map { String($0.coverHorizon) }, marks.map { String($0.freshHorizon) },
+                watermarks == nil,
+            ])
         records.reserveCapacity(result.count)
         // Integers are read from libpq's bytes: the generic decode made a String and looked up
         // conformances per value, a fifth of a chunk's client time.
@@ -58,6 +83,7 @@ enum BundleChunkStatement {
             if let from = try instant(5), let until = try instant(6), until >= from {
                 pause = DateInterval(start: from, end: until)
             }
+            let mode = try integer(row, 10)
             let terms = SubscriptionTerms(
                 startedAt: try instant(3) ?? Date.distantPast, paidThrough: try day(4) ?? CalendarDay(clampingYear: 1, month: 1, day: 1),
                 pause: pause, endsOn: try day(7))
@@ -65,7 +91,7 @@ enum BundleChunkStatement {
                 SubscriptionRecord(
                     id: try integer(row, 0) ?? 0, memberID: try integer(row, 1) ?? 0,
                     plan: plans[planIndex], terms: terms, settled: Int(try integer(row, 8) ?? 0),
-                    recorded: Int(try integer(row, 9) ?? 0)))
+                    recorded: Int(try integer(row, 9) ?? 0), covered: mode == 1, probed: mode == 0))
         }
         return records
     }

@@ -14,7 +14,12 @@ public struct BundleExecutor: JobExecutor {
     // MARK: Planning
 
     public func plan(_ context: RunContext, _ connection: Connection) throws -> RunPlan {
-        let runPlan = try makeRunPlan(context, connection, register: true)
+        var runPlan = try makeRunPlan(context, connection, register: true)
+        // The watermarks and horizon first, then the bounds: every subscription a watermark of
+        // this run will cover is visible to the bounds read and to every chunk.
+        let (marks, horizon) = try BundleWatermark.read(runPlan.plans, connection)
+        for index in runPlan.plans.indices { runPlan.plans[index].watermark = marks[runPlan.plans[index].key] ?? .none }
+        runPlan.horizon = horizon
         let keys = runPlan.plans.map(\.key)
         let bounds = try connection.query(
             "SELECT min(member_id) AS lo, max(member_id) AS hi FROM subscriptions WHERE plan = ANY($1::text[])", [keys]
@@ -49,7 +54,11 @@ public struct BundleExecutor: JobExecutor {
         let (subscriptions, planned, tally, written) = try writePeriods(
             chunk: bounds, runPlan, runID: context.run.id, outbox: outbox, tx)
         var faceValue = tally.faceValue
-        var counts: RunCounts = ["subscriptions_scanned": Int64(subscriptions.count)]
+        var counts: RunCounts = [
+            "subscriptions_scanned": Int64(subscriptions.count),
+            // How many needed the probe of their periods (the rest a watermark answered).
+            "subscriptions_probed": Int64(subscriptions.lazy.filter(\.probed).count),
+        ]
         for (key, count) in tally.issued { counts["template.\(key)"] = count }
         if tally.hasBlindbox {
             faceValue = try tx.query(
@@ -70,6 +79,9 @@ public struct BundleExecutor: JobExecutor {
         counts["periods_skipped"] = periods[.skipped] ?? 0
         counts["periods_waiting_stock"] = periods[.waitingStock] ?? 0
         counts["members_delivered"] = Int64(members.count)
+        // Subscriptions that reached the catch-up limit still have periods due: the run must not
+        // advance the watermark past them.
+        counts["subscriptions_capped"] = Self.capped(planned)
         counts["coupons_issued"] = Int64(written.coupons)
         counts["notifications"] = written.notifications
         counts["face_value_fen"] = faceValue
@@ -86,9 +98,13 @@ public struct BundleExecutor: JobExecutor {
     )
         throws -> ([SubscriptionRecord], [PlannedDelivery], PackTally, BundleChunkStatement.Written)
     {
-        func attempt() throws -> ([SubscriptionRecord], [PlannedDelivery], PackTally, BundleChunkStatement.Written) {
+        // With watermarks (runs planned since migration 0021) the first attempt trusts them; a
+        // collision means some assumption was short (a run in progress recorded periods of
+        // subscriptions created since the watermark, say), and the redo probes every subscription.
+        let marks = runPlan.horizon == nil ? nil : runPlan.plans.map { $0.watermark ?? .none }
+        func attempt(probe: Bool) throws -> ([SubscriptionRecord], [PlannedDelivery], PackTally, BundleChunkStatement.Written) {
             let subscriptions = try BundleChunkStatement.subscriptions(
-                lower: bounds.lower, upper: bounds.upper, plans: runPlan.plans.map(\.key), tx)
+                lower: bounds.lower, upper: bounds.upper, plans: runPlan.plans.map(\.key), watermarks: probe ? nil : marks, tx)
             var available: [String: Int64] = [:]
             for line in runPlan.plans.flatMap({ $0.coupons + $0.welcome }) where line.finiteStock {
                 if let left = try TemplateCatalogStore.available(line.templateKey, tx) { available[line.templateKey] = left }
@@ -106,9 +122,9 @@ public struct BundleExecutor: JobExecutor {
         // savepoint is never released (a commit ends it).
         tx.sendWithNext(IssueChunkStatement.settings)
         tx.sendWithNext("SAVEPOINT bundle_periods")
-        for _ in 0..<IssueExecutor.capCollisionRetries {
+        for tries in 0..<IssueExecutor.capCollisionRetries {
             do {
-                return try attempt()
+                return try attempt(probe: tries > 0)
             } catch let error as PostgresError
                 where error.code == .uniqueViolation && error.constraint == BundleChunkStatement.periodConstraint
             {
@@ -118,6 +134,18 @@ public struct BundleExecutor: JobExecutor {
             }
         }
         throw PeriodContention()
+    }
+
+    /// Subscriptions with `BundleSchedule.catchUpLimit` periods in `planned` (in subscription
+    /// order, as `BundleAllocation.decide` returns them): they may have more due.
+    static func capped(_ planned: [PlannedDelivery]) -> Int64 {
+        var capped: Int64 = 0
+        var run = 0
+        for (index, delivery) in planned.enumerated() {
+            run = index > 0 && planned[index - 1].subscriptionID == delivery.subscriptionID ? run + 1 : 1
+            if run == BundleSchedule.catchUpLimit { capped += 1 }
+        }
+        return capped
     }
 
     /// What a chunk's delivered periods issue: coupons per template (sorted by key) and face value.
@@ -156,6 +184,13 @@ public struct BundleExecutor: JobExecutor {
         -> String?
     {
         var notes: [String] = []
+        // Every chunk committed: every period due by the slot is recorded for the subscriptions
+        // the chunks read, unless one stopped at the catch-up limit. One statement, so the
+        // watermark moves whole or not at all; a resumed run doing it again changes nothing.
+        let runPlan = try Self.runPlan(plan)
+        if let horizon = runPlan.horizon, (counts["subscriptions_capped"] ?? 0) == 0 {
+            try BundleWatermark.advance(runPlan, horizon: horizon, runID: context.run.id, connection)
+        }
         if let waiting = counts["periods_waiting_stock"], waiting > 0 {
             let keys = try connection.query(
                 """
@@ -166,7 +201,7 @@ public struct BundleExecutor: JobExecutor {
             notes.append("\(waiting) periods waiting for stock (plans: \(keys ?? "-")); later runs retry them")
         }
         // The outbox is complete: deliver what the sink takes now (never fails the run).
-        if let sink = try Self.runPlan(plan).sink, (counts["notifications"] ?? 0) > 0 {
+        if let sink = runPlan.sink, (counts["notifications"] ?? 0) > 0 {
             notes.append(NotificationDelivery.deliverAfterRun(sink: sink, context, connection))
         }
         return notes.isEmpty ? nil : notes.joined(separator: "; ")

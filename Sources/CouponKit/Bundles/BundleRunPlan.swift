@@ -16,6 +16,9 @@ struct BundleRunPlan: Codable, Sendable, Equatable {
         var label: String?
         var coupons: [IssuePlan.Line]
         var welcome: [IssuePlan.Line]
+        /// The plan's watermark when the run was planned; nil in plans of runs from before
+        /// watermarks (their chunks probe every subscription).
+        var watermark: BundleWatermark?
 
         var schedule: BundleSchedule {
             BundleSchedule(
@@ -32,6 +35,9 @@ struct BundleRunPlan: Codable, Sendable, Equatable {
     var issuedAt: Date
     /// Where members' `bundle` notifications go; nil writes none.
     var sink: String?
+    /// The snapshot horizon when the run was planned (`BundleWatermark.read`): once every chunk
+    /// committed, the plans' watermarks advance to (`issuedAt`, it). Nil in older runs' plans.
+    var horizon: Int64?
 
     func plan(_ key: String) -> Plan? { plans.first { $0.key == key } }
 

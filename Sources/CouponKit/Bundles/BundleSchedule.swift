@@ -103,6 +103,27 @@ public struct BundleSchedule: Sendable, Equatable {
         return due
     }
 
+    /// How many periods of a subscription started at `startedAt` are due by `instant` (whatever
+    /// its paid term: a bundle chunk asks this of subscriptions covered by a watermark, whose
+    /// periods past the term were never deliverable under the same terms). Starts a period or
+    /// two short of the answer, found from the months between, and steps forward: constant
+    /// work however old the subscription.
+    func periods(dueBy instant: Date, startedAt: Date, zoneTable: CronZoneTable? = nil) -> Int {
+        let start = ZonedCivilTime.localDay(of: startedAt, in: timeZone, table: zoneTable)
+        let end = ZonedCivilTime.localDay(of: instant, in: timeZone, table: zoneTable)
+        let months = (end.year * 12 + end.month - 1) - (start.year * 12 + start.month - 1)
+        // Period n lies at least (n - 1) * everyMonths months after the start month (one more for a
+        // fixed day before the start day): with n = months / everyMonths - 1 its month is before
+        // the instant's, so it is due by then.
+        var count = max(0, months / everyMonths - 1)
+        while ZonedCivilTime.instant(day: day(ofPeriod: count + 1, start: start), minutes: atMinutes, in: timeZone, table: zoneTable)
+            <= instant
+        {
+            count += 1
+        }
+        return count
+    }
+
     /// Periods one run settles per subscription at most; a longer backlog is finished by the
     /// next runs. Bounds the coupons one member gets in one transaction.
     public static let catchUpLimit = 60
