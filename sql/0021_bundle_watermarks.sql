@@ -9,7 +9,7 @@
 -- treats a subscription three ways (BundleChunkStatement):
 --   changed before the horizon, no period waiting: settled = its periods due by `through`,
 --     computed by the runner from its terms;
---   created after the horizon: nothing settled yet, assumed (a run in progress may have
+--   created at or after `fresh_after`: nothing settled yet, assumed (a run in progress may have
 --     recorded some: the insert then collides on the periods' key and the chunk is redone with probes);
 --   anything else (changed since, or a period waiting for stock): probed, as before.
 -- Imports, renewals, pauses, resumes and cancels change the terms, so they move the subscription
@@ -45,6 +45,10 @@ CREATE TABLE bundle_watermarks (
     -- Every period due by this instant is recorded, for subscriptions whose terms_xid < horizon.
     through    timestamptz NOT NULL,
     horizon    xid8 NOT NULL,
+    -- The first transaction id not yet assigned when the run was planned: a subscription created
+    -- by a transaction at or above it was unknown to the run's plan (a chunk may still have read
+    -- it, so "created since" is an assumption the periods' key checks, never a claim).
+    fresh_after xid8 NOT NULL,
     -- The plan's schedule (every, day, time, zone) the run used: a changed schedule numbers and
     -- times periods differently, so a watermark of another schedule covers nothing.
     schedule   text NOT NULL,

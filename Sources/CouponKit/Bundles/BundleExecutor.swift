@@ -17,9 +17,10 @@ public struct BundleExecutor: JobExecutor {
         var runPlan = try makeRunPlan(context, connection, register: true)
         // The watermarks and horizon first, then the bounds: every subscription a watermark of
         // this run will cover is visible to the bounds read and to every chunk.
-        let (marks, horizon) = try BundleWatermark.read(runPlan.plans, connection)
+        let (marks, horizon, freshAfter) = try BundleWatermark.read(runPlan.plans, connection)
         for index in runPlan.plans.indices { runPlan.plans[index].watermark = marks[runPlan.plans[index].key] ?? .none }
         runPlan.horizon = horizon
+        runPlan.freshAfter = freshAfter
         let keys = runPlan.plans.map(\.key)
         let bounds = try connection.query(
             "SELECT min(member_id) AS lo, max(member_id) AS hi FROM subscriptions WHERE plan = ANY($1::text[])", [keys]
@@ -189,7 +190,8 @@ public struct BundleExecutor: JobExecutor {
         // watermark moves whole or not at all; a resumed run doing it again changes nothing.
         let runPlan = try Self.runPlan(plan)
         if let horizon = runPlan.horizon, (counts["subscriptions_capped"] ?? 0) == 0 {
-            try BundleWatermark.advance(runPlan, horizon: horizon, runID: context.run.id, connection)
+            try BundleWatermark.advance(
+                runPlan, horizon: horizon, freshAfter: runPlan.freshAfter ?? horizon, runID: context.run.id, connection)
         }
         if let waiting = counts["periods_waiting_stock"], waiting > 0 {
             let keys = try connection.query(

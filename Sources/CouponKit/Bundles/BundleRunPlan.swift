@@ -38,6 +38,8 @@ struct BundleRunPlan: Codable, Sendable, Equatable {
     /// The snapshot horizon when the run was planned (`BundleWatermark.read`): once every chunk
     /// committed, the plans' watermarks advance to (`issuedAt`, it). Nil in older runs' plans.
     var horizon: Int64?
+    /// The first unassigned transaction id then: rows created from it on were unknown to the plan.
+    var freshAfter: Int64?
 
     func plan(_ key: String) -> Plan? { plans.first { $0.key == key } }
 
