@@ -52,8 +52,18 @@ public struct BundleExecutor: JobExecutor {
         let runPlan = try Self.runPlan(plan)
         let bounds = plan.chunks[chunk]
         let outbox = BundleOutbox(runPlan, context)
+        // Without finite stock, the chunk's read may have been made ahead (`BundlePrefetch`), and
+        // this worker reads the next chunk ahead while this one writes.
+        let prefetch = runPlan.hasFiniteStock ? nil : BundlePrefetch.of(context)
+        let ahead = prefetch?.take(chunk)
+        if let prefetch, chunk + 1 < plan.chunks.count {
+            let next = plan.chunks[chunk + 1]
+            prefetch.start(chunk + 1) { connection in
+                try Self.readAhead(chunk: next, runPlan, connection)
+            }
+        }
         let (subscriptions, planned, tally, written) = try writePeriods(
-            chunk: bounds, runPlan, runID: context.run.id, outbox: outbox, tx)
+            chunk: bounds, runPlan, runID: context.run.id, outbox: outbox, ahead: ahead, tx)
         var faceValue = tally.faceValue
         var counts: RunCounts = [
             "subscriptions_scanned": Int64(subscriptions.count),
@@ -95,7 +105,8 @@ public struct BundleExecutor: JobExecutor {
     /// settled); the chunk's reads and writes are then redone in a savepoint, and the fresh read
     /// sees that run's periods as settled.
     private func writePeriods(
-        chunk bounds: RunPlan.Chunk, _ runPlan: BundleRunPlan, runID: Int64, outbox: BundleOutbox?, _ tx: Connection
+        chunk bounds: RunPlan.Chunk, _ runPlan: BundleRunPlan, runID: Int64, outbox: BundleOutbox?,
+        ahead: BundlePrefetch.Ahead?, _ tx: Connection
     )
         throws -> ([SubscriptionRecord], [PlannedDelivery], PackTally, BundleChunkStatement.Written)
     {
@@ -104,6 +115,14 @@ public struct BundleExecutor: JobExecutor {
         // subscriptions created since the watermark, say), and the redo probes every subscription.
         let marks = runPlan.horizon == nil ? nil : runPlan.plans.map { $0.watermark ?? .none }
         func attempt(probe: Bool) throws -> ([SubscriptionRecord], [PlannedDelivery], PackTally, BundleChunkStatement.Written) {
+            // The first attempt writes what was read ahead, if it was: a stale read only
+            // under-counts what is settled, which the write's collision check catches.
+            if !probe, let ahead {
+                let tally = PackTally(ahead.planned.filter { $0.status == .delivered }, runPlan)
+                let written = try BundleChunkStatement.write(
+                    ahead.planned, plan: runPlan, runID: runID, stock: tally.issued, outbox: outbox, tx)
+                return (ahead.subscriptions, ahead.planned, tally, written)
+            }
             let subscriptions = try BundleChunkStatement.subscriptions(
                 lower: bounds.lower, upper: bounds.upper, plans: runPlan.plans.map(\.key), watermarks: probe ? nil : marks, tx)
             var available: [String: Int64] = [:]
@@ -135,6 +154,18 @@ public struct BundleExecutor: JobExecutor {
             }
         }
         throw PeriodContention()
+    }
+
+    /// A chunk's first attempt, read and decided outside its transaction (`BundlePrefetch`): only
+    /// for runs without finite stock, so no stock is read.
+    static func readAhead(chunk bounds: RunPlan.Chunk, _ runPlan: BundleRunPlan, _ connection: Connection) throws
+        -> BundlePrefetch.Ahead
+    {
+        let marks = runPlan.horizon == nil ? nil : runPlan.plans.map { $0.watermark ?? .none }
+        let subscriptions = try BundleChunkStatement.subscriptions(
+            lower: bounds.lower, upper: bounds.upper, plans: runPlan.plans.map(\.key), watermarks: marks, connection)
+        let planned = try BundleAllocation.decide(subscriptions, plan: runPlan, through: runPlan.issuedAt, available: [:])
+        return BundlePrefetch.Ahead(subscriptions: subscriptions, planned: planned)
     }
 
     /// Subscriptions with `BundleSchedule.catchUpLimit` periods in `planned` (in subscription

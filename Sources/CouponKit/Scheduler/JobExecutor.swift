@@ -102,16 +102,41 @@ public struct RunContext: Sendable {
     /// Where `sql:` segments run (a read-only role on a connection of its own); nil only in
     /// tests that exercise a kind without a runner.
     public let segmentSandbox: SegmentSandbox?
+    /// Opens another connection to the run's database, for a kind that reads ahead beside its
+    /// chunks' transactions (bundles); nil in dry runs and in tests without a runner.
+    public let connect: (@Sendable () throws -> Connection)?
+    /// What the run's workers share for the length of the run (one per run and attempt).
+    public let scratch: RunScratch
 
     public init(
         run: ClaimedRun, job: JobDefinition, deployment: Deployment, logger: Logger,
-        segmentSandbox: SegmentSandbox? = nil
+        segmentSandbox: SegmentSandbox? = nil, connect: (@Sendable () throws -> Connection)? = nil
     ) {
         self.run = run
         self.job = job
         self.deployment = deployment
         self.logger = logger
         self.segmentSandbox = segmentSandbox
+        self.connect = connect
+        self.scratch = RunScratch()
+    }
+}
+
+/// A kind's own state shared by the workers of one run, dropped with the run: one object per key,
+/// made by the first worker that asks.
+public final class RunScratch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var objects: [String: AnyObject] = [:]
+
+    public init() {}
+
+    func object<T: AnyObject>(_ key: String, make: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        if let known = objects[key] as? T { return known }
+        let made = make()
+        objects[key] = made
+        return made
     }
 }
 

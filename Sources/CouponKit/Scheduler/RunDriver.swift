@@ -27,7 +27,8 @@ struct RunDriver: Sendable {
         runLogger[metadataKey: "run.id"] = "\(run.id)"
         runLogger[metadataKey: "run.attempt"] = "\(run.attempt)"
         let context = RunContext(
-            run: run, job: job, deployment: deployment, logger: runLogger, segmentSandbox: segmentSandbox)
+            run: run, job: job, deployment: deployment, logger: runLogger, segmentSandbox: segmentSandbox,
+            connect: connect)
         let ending = RunEnding(ledger: ledger, run: run, job: job, logger: runLogger, started: started)
         // Lag is measured by the database's clock (started_at is its now() at the claim).
         let lag = run.attempt == 1 && run.trigger != .manual ? run.startedAt.timeIntervalSince(run.slot) : nil
