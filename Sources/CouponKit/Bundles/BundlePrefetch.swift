@@ -102,6 +102,14 @@ final class BundlePrefetch: @unchecked Sendable {
         }
     }
 
+    /// Waits until `chunk` is not being read ahead, without taking it (for tests that change the
+    /// database between the read ahead and the chunk).
+    func waitForRead(_ chunk: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        while case .reading = slots[chunk] { condition.wait() }
+    }
+
     private func takeIdle() -> Connection? {
         condition.lock()
         defer { condition.unlock() }
