@@ -170,7 +170,33 @@ enum BundleChunkStatement {
         _ unordered: [PlannedDelivery], plan runPlan: BundleRunPlan, runID: Int64, stock: [(key: String, count: Int64)],
         outbox: BundleOutbox?, _ tx: Connection
     ) throws -> Written {
-        guard !unordered.isEmpty else { return Written(coupons: 0, notifications: 0) }
+        try run(try prepareWrite(unordered, plan: runPlan, runID: runID, stock: stock, outbox: outbox), tx)
+    }
+
+    /// The write statement of a chunk, built before it is sent (a chunk read ahead builds it
+    /// while the chunk before it writes). Nil when nothing is planned.
+    struct PreparedWrite {
+        let sql: String
+        let values: [any PostgresBindable]
+        let stockKeys: String
+        let coupons: Int
+    }
+
+    /// Sends `prepared` and checks what it reports (see `write`).
+    static func run(_ prepared: PreparedWrite?, _ tx: Connection) throws -> Written {
+        guard let prepared else { return Written(coupons: 0, notifications: 0) }
+        let row = try tx.query(prepared.sql, prepared.values).row(0)
+        if try row.decode(0, as: Int64.self) > 0 { throw PeriodSettledMeanwhile() }
+        // Another run took the stock first (or the template has less now): the engine redoes the chunk.
+        guard try row.decode(2, as: Bool.self) else { throw IssueExecutor.StockContention(key: prepared.stockKeys) }
+        return Written(coupons: prepared.coupons, notifications: try row.decode(1, as: Int64.self))
+    }
+
+    static func prepareWrite(
+        _ unordered: [PlannedDelivery], plan runPlan: BundleRunPlan, runID: Int64, stock: [(key: String, count: Int64)],
+        outbox: BundleOutbox?
+    ) throws -> PreparedWrite? {
+        guard !unordered.isEmpty else { return nil }
         let layout = CouponIDs(unordered)
         let planned = layout.planned
         let p = SQLParameters()
@@ -310,13 +336,8 @@ enum BundleChunkStatement {
                    \(notified == nil ? "0" : "(SELECT count(*) FROM n)")::bigint,
                    (SELECT count(*) FROM stock_taken) = \(p.add(Int64(stock.count)))
             """
-        let row = try tx.query(sql, p.values).row(0)
-        if try row.decode(0, as: Int64.self) > 0 { throw PeriodSettledMeanwhile() }
-        // Another run took the stock first (or the template has less now): the engine redoes the chunk.
-        guard try row.decode(2, as: Bool.self) else {
-            throw IssueExecutor.StockContention(key: stock.map(\.key).joined(separator: ", "))
-        }
-        return Written(coupons: layout.total, notifications: try row.decode(1, as: Int64.self))
+        return PreparedWrite(
+            sql: sql, values: p.values, stockKeys: stock.map(\.key).joined(separator: ", "), coupons: layout.total)
     }
 
     /// Where each delivered period's coupons fall in the chunk's array of coupon ids: periods in

@@ -58,8 +58,9 @@ public struct BundleExecutor: JobExecutor {
         let ahead = prefetch?.take(chunk)
         if let prefetch, chunk + 1 < plan.chunks.count {
             let next = plan.chunks[chunk + 1]
+            let runID = context.run.id
             prefetch.start(chunk + 1) { connection in
-                try Self.readAhead(chunk: next, runPlan, connection)
+                try Self.readAhead(chunk: next, runPlan, runID: runID, outbox: outbox, connection)
             }
         }
         let (subscriptions, planned, tally, written) = try writePeriods(
@@ -118,10 +119,8 @@ public struct BundleExecutor: JobExecutor {
             // The first attempt writes what was read ahead, if it was: a stale read only
             // under-counts what is settled, which the write's collision check catches.
             if !probe, let ahead {
-                let tally = PackTally(ahead.planned.filter { $0.status == .delivered }, runPlan)
-                let written = try BundleChunkStatement.write(
-                    ahead.planned, plan: runPlan, runID: runID, stock: tally.issued, outbox: outbox, tx)
-                return (ahead.subscriptions, ahead.planned, tally, written)
+                let written = try BundleChunkStatement.run(ahead.write, tx)
+                return (ahead.subscriptions, ahead.planned, ahead.tally, written)
             }
             let subscriptions = try BundleChunkStatement.subscriptions(
                 lower: bounds.lower, upper: bounds.upper, plans: runPlan.plans.map(\.key), watermarks: probe ? nil : marks, tx)
@@ -138,8 +137,8 @@ public struct BundleExecutor: JobExecutor {
         }
         // JIT off, as for issue chunks: the chunk's statements are short and repeated, and compiling
         // the subscriptions read (its estimate grows with bundle_deliveries) cost about 0.4 s a chunk.
-        // The settings and the savepoint go with the subscriptions read, in one round trip; the
-        // savepoint is never released (a commit ends it).
+        // The settings and the savepoint go with the subscriptions read (or, read ahead, with the
+        // write), in one round trip; the savepoint is never released (a commit ends it).
         tx.sendWithNext(IssueChunkStatement.settings)
         tx.sendWithNext("SAVEPOINT bundle_periods")
         for tries in 0..<IssueExecutor.capCollisionRetries {
@@ -158,14 +157,17 @@ public struct BundleExecutor: JobExecutor {
 
     /// A chunk's first attempt, read and decided outside its transaction (`BundlePrefetch`): only
     /// for runs without finite stock, so no stock is read.
-    static func readAhead(chunk bounds: RunPlan.Chunk, _ runPlan: BundleRunPlan, _ connection: Connection) throws
-        -> BundlePrefetch.Ahead
-    {
+    static func readAhead(
+        chunk bounds: RunPlan.Chunk, _ runPlan: BundleRunPlan, runID: Int64, outbox: BundleOutbox?, _ connection: Connection
+    ) throws -> BundlePrefetch.Ahead {
         let marks = runPlan.horizon == nil ? nil : runPlan.plans.map { $0.watermark ?? .none }
         let subscriptions = try BundleChunkStatement.subscriptions(
             lower: bounds.lower, upper: bounds.upper, plans: runPlan.plans.map(\.key), watermarks: marks, connection)
         let planned = try BundleAllocation.decide(subscriptions, plan: runPlan, through: runPlan.issuedAt, available: [:])
-        return BundlePrefetch.Ahead(subscriptions: subscriptions, planned: planned)
+        let tally = PackTally(planned.filter { $0.status == .delivered }, runPlan)
+        let write = try BundleChunkStatement.prepareWrite(
+            planned, plan: runPlan, runID: runID, stock: tally.issued, outbox: outbox)
+        return BundlePrefetch.Ahead(subscriptions: subscriptions, planned: planned, tally: tally, write: write)
     }
 
     /// Subscriptions with `BundleSchedule.catchUpLimit` periods in `planned` (in subscription
