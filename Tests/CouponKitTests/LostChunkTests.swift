@@ -7,8 +7,8 @@ import Testing
 
 @testable import CouponKit
 
-/// Issue chunks commit without waiting for their WAL flush, so a server crash can take away a
-/// chunk the runner already counted. A run must not end succeeded with such a hole: its end
+/// With synchronous_commit off on the server (or the database, or the role), a crash can take away
+/// a chunk the runner already counted. A run must not end succeeded with such a hole: its end
 /// finds the chunk missing from `run_chunks` and does it again.
 @Suite struct LostChunkTests {
     /// Three chunks; while doing the last one for the first time, chunk 0's row disappears from

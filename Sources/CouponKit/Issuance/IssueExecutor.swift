@@ -114,23 +114,11 @@ public struct IssueExecutor: JobExecutor {
     public func execute(chunk: Int, of plan: RunPlan, _ context: RunContext, in tx: Connection) throws -> RunCounts {
         let issuePlan = try Self.issuePlan(plan)
         let bounds = plan.chunks[chunk]
-        tx.sendWithNext(Self.chunkCommit)
         // The chunk's statement also counts the members it scanned (`members_scanned`).
         return try issue(
             issuePlan, to: .range(lower: bounds.lower, upper: bounds.upper), atMost: bounds.upper - bounds.lower,
             runID: context.run.id, chunk: chunk, tx)
     }
-
-    /// A scheduled chunk's COMMIT does not wait for its WAL to reach disk. On a durable server
-    /// with the default settings that wait was a flush per chunk, and with 4 workers the backends
-    /// queued for the WAL write lock (`LWLock:WALWrite`, a quarter to a third of all samples of
-    /// `pg_stat_activity` during a run after 10M earlier coupons). What a server crash can then
-    /// lose is the last chunks' transactions whole, coupons with their checkpoint (WAL is lost
-    /// from its end only, so with them whatever else committed after them). The run's end does
-    /// any lost chunk again (`RunDriver`), and its own COMMIT is synchronous, flushing every chunk
-    /// before it: a run that ended succeeded has all its coupons on disk. Trigger batches keep
-    /// the server's setting: they have no run end that would check them.
-    static let chunkCommit = "SET LOCAL synchronous_commit = off"
 
     /// Issues the plan's packs to the eligible ones of `members` (at most `most` of them) in
     /// `tx`, stock taken in the same transaction: one INSERT … SELECT for every arm at once, or

@@ -92,11 +92,11 @@ struct RunDriver: Sendable {
             group.wait()
         }
         workChunks()
-        // A chunk may commit without waiting for its WAL flush (issue chunks do: `IssueExecutor`),
-        // so a server crash can lose chunks this runner already counted. Before the run ends, every
-        // chunk must be in `run_chunks`; any that is not is done again. The ending's own COMMIT is
-        // synchronous and flushes the WAL of every chunk before it: a run never ends succeeded with
-        // a chunk that a later crash could take away.
+        // On a server (or database, or role) with synchronous_commit off, a chunk's COMMIT returns
+        // before its WAL is written, and a crash can take away chunks this runner already counted
+        // (chaos scenario 09: 1–3 of 60 chunks). Before the run ends, every chunk must be in
+        // `run_chunks`; any that is not is done again. WAL is lost only from its end, so once the
+        // ending's own COMMIT is on disk, so is every chunk before it.
         var lostChunks = 0
         for pass in 0...Self.lostChunkPasses {
             let final = state.snapshot
