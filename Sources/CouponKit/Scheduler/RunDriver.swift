@@ -98,12 +98,21 @@ struct RunDriver: Sendable {
         // `run_chunks`; any that is not is done again. WAL is lost only from its end, so once the
         // ending's own COMMIT is on disk, so is every chunk before it.
         var lostChunks = 0
+        var uncheckedBecause: (any Error)?
         for pass in 0...Self.lostChunkPasses {
             let final = state.snapshot
             guard !final.lost, final.stalled == nil, final.outage == nil, final.failure == nil, !final.timedOut,
                 final.todo.isEmpty
             else { break }
-            guard let done = try? link.run({ try ledger.committedChunks(run, $0) }) else { break }
+            // A check that could not be made is no check: the run must not end succeeded then
+            // (a crash at this moment is just when chunks go missing).
+            let done: Set<Int>
+            do {
+                done = try link.run { try ledger.committedChunks(run, $0) }
+            } catch {
+                uncheckedBecause = error
+                break
+            }
             let missing = plan.chunks.indices.filter { !done.contains($0) }
             lostChunks = missing.count
             if missing.isEmpty || pass == Self.lostChunkPasses { break }
@@ -124,6 +133,7 @@ struct RunDriver: Sendable {
             return ending.failed("timed out after \(DurationText.format(seconds: job.timeoutSeconds ?? 0))", link: link)
         }
         if !final.todo.isEmpty { return ending.stopped(chunksLeft: final.todo.count, counts: final.counts, link: link) }
+        if let error = uncheckedBecause { return ending.afterError(error, link: link) }
         if lostChunks > 0 {
             return ending.leftForAnotherRunner(
                 "\(lostChunks) chunks were lost after they committed, again and again", counts: final.counts, connect: connect)
