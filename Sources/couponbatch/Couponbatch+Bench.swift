@@ -18,7 +18,7 @@ extension Couponbatch {
         @Option(help: "Members for the peak-RSS comparison (peak RSS should not grow from here to --members).")
         var smallMembers: Int = 100_000
 
-        @Option(help: "Measurements of each issuance figure and of each floor; the fastest of each is printed.")
+        @Option(help: "Turns (a floor, then a run, alternating which goes first) of each issuance row at least; single-worker rows take 5 and rows after a big run 3 (see IssuanceBenchmark.turns). Each row prints the medians.")
         var repeats: Int = 2
 
         @Option(help: "Rows of earlier runs in coupons for the issuance cases after a big run (0 skips them).")

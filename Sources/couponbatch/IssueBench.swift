@@ -4,7 +4,7 @@ import Postgres
 
 /// Measures the issuance cases: each product figure (a `couponbatch run` child process, start-up
 /// included) beside its own floor statement, in turns, each on a fresh clone (or on the big
-/// database reset to its earlier runs); the fastest of `repeats` of each is printed.
+/// database reset to its earlier runs); the medians of the turns are printed (`BenchEstimate`).
 final class IssueBench {
     let bench: BenchDatabases
     let repeats: Int
@@ -23,6 +23,7 @@ final class IssueBench {
     }
 
     static func printHeader() {
+        print("  (each figure the median of its turns; ratio: the median of the turns' own ratios)")
         print("  case                                               floor s  couponbatch s  ratio  goal     peak RSS")
     }
 
@@ -32,7 +33,7 @@ final class IssueBench {
         // floor measured for an earlier row would be unfair to this one (or kind to it).
         var products: [Product] = []
         var floors: [Double] = []
-        for turn in 0..<max(1, repeats) {
+        for turn in 0..<IssuanceBenchmark.turns(for: benchCase, repeats: repeats, big: big) {
             if turn % 2 == 0 {
                 floors.append(try floor(benchCase.floor, big: big))
                 products.append(try product(benchCase, big: big))
@@ -41,14 +42,18 @@ final class IssueBench {
                 floors.append(try floor(benchCase.floor, big: big))
             }
         }
-        let floor = max(floors.min() ?? 0, 0.001)
-        let seconds = products.map(\.seconds).min() ?? 0
-        let ratio = seconds / floor
+        let estimate = BenchEstimate(floors: floors, products: products.map(\.seconds))
         print(
             String(
                 format: "  %@ %7.2f  %13.2f  %5.2f  ≤%.2f %@  %5.1f MB",
-                benchCase.label.padding(toLength: 50, withPad: " ", startingAt: 0), floor, seconds, ratio, benchCase.goal,
-                ratio <= benchCase.goal ? "ok  " : "OVER", products.map(\.rssMB).max() ?? 0))
+                benchCase.label.padding(toLength: 50, withPad: " ", startingAt: 0), estimate.floorSeconds,
+                estimate.productSeconds, estimate.ratio, benchCase.goal, estimate.ratio <= benchCase.goal ? "ok  " : "OVER",
+                products.map(\.rssMB).max() ?? 0))
+        if products.count > 1 {
+            // Every turn, so a reader sees how far one pair moves from the next under this load.
+            let turns = zip(floors, products).map { String(format: "%.2f/%.2f", $0, $1.seconds) }
+            print("      turns (floor/couponbatch s): \(turns.joined(separator: "  "))")
+        }
         fflush(nil)  // progress shows when the output goes to a file
     }
 

@@ -102,4 +102,67 @@ import Testing
             }
         }
     }
+
+    /// An A/B plan whose arms give one coupon each, with the holdout between them (so an arm's
+    /// place in the plan and in the pack differ).
+    static func onePerArmPlan() -> IssuePlan {
+        IssuePlan(
+            segment: ResolvedSegment(asOf: Date(timeIntervalSince1970: 1_795_000_000), condition: .everyone),
+            arms: [
+                IssuePlan.Arm(name: "a", bucketFrom: 0, bucketTo: 1, holdout: false, lines: [line("ta", perMember: 1)]),
+                IssuePlan.Arm(name: "hold", bucketFrom: 1, bucketTo: 2, holdout: true, lines: []),
+                IssuePlan.Arm(name: "b", bucketFrom: 2, bucketTo: 3, holdout: false, lines: [line("tb", perMember: nil)]),
+            ],
+            totalWeight: 3, armSeed: 7, issuedAt: Date(timeIntervalSince1970: 1_795_000_000), warnings: [])
+    }
+
+    /// A pack of one coupon per arm is picked per member (constants, or by the member's arm),
+    /// not hash-joined to an unnest of the pack: with one worker that join was a tenth of the
+    /// run's server time. A combo still joins (the test proves the check can fail).
+    @Test func onePerArmPacksAreNotJoinedToTheirPack() throws {
+        let database = try TestDatabase()
+        let connection = try database.connect()
+        try connection.execute(
+            "INSERT INTO members (id, registered_at) SELECT g, '2026-01-01Z' FROM generate_series(1, 3000) AS g")
+        let single = IssuePlan(
+            segment: ResolvedSegment(asOf: Date(timeIntervalSince1970: 1_795_000_000), condition: .everyone),
+            arms: [IssuePlan.Arm(name: nil, bucketFrom: 0, bucketTo: 1, holdout: false, lines: [Self.line("free", perMember: nil)])],
+            totalWeight: 1, armSeed: 7, issuedAt: Date(timeIntervalSince1970: 1_795_000_000), warnings: [])
+        for (label, plan, joined) in [("one coupon", single, false), ("A/B one each", Self.onePerArmPlan(), false), ("combo", Self.plan(), true)] {
+            let query = IssueChunkStatement(plan: plan, runID: 99).insert(lower: 1, upper: 3001, limit: nil)
+            let explained = try connection.query("EXPLAIN (FORMAT JSON) " + query.sql, query.parameters).row(0).decode(0, as: String.self)
+            let top = try #require((try JSONSerialization.jsonObject(with: Data(explained.utf8)) as? [[String: Any]])?.first)
+            let nodes = Self.nodes(try #require(top["Plan"] as? [String: Any]))
+            let packScan = nodes.contains { ($0["Node Type"] as? String) == "Function Scan" && ($0["Alias"] as? String) == "l" }
+            #expect(packScan == joined, "\(label): the pack is \(packScan ? "" : "not ")unnested")
+        }
+    }
+
+    /// Each member gets its own arm's coupon, and the holdout none, when the pack is picked by arm.
+    @Test func onePerArmPacksGiveEachMemberItsArmsCoupon() throws {
+        let database = try TestDatabase()
+        let connection = try database.connect()
+        try connection.execute(
+            "INSERT INTO members (id, registered_at) SELECT g, '2026-01-01Z' FROM generate_series(1, 3000) AS g")
+        let plan = Self.onePerArmPlan()
+        let all = IssueChunkStatement(plan: plan, runID: 99).insert(lower: 1, upper: 3001, limit: nil)
+        try connection.transaction { tx in
+            try IssueChunkStatement.prepare(tx)
+            _ = try tx.query(all.sql, all.parameters)
+        }
+        let rows = try connection.query(
+            """
+            SELECT coalesce(c.arm, h.arm) AS arm, c.template_key, c.cap_seq, count(*)::bigint AS members
+            FROM members m
+            LEFT JOIN coupons c ON c.member_id = m.id AND c.run_id = 99
+            LEFT JOIN issue_holdouts h ON h.member_id = m.id AND h.run_id = 99
+            GROUP BY 1, 2, 3 ORDER BY 1
+            """
+        ).rows.map { row in
+            "\(try row.decodeIfPresent("arm", as: String.self) ?? "none") \(try row.decodeIfPresent("template_key", as: String.self) ?? "-") \(try row.decodeIfPresent("cap_seq", as: Int32.self).map(String.init) ?? "-")"
+        }
+        // Three arms of equal weight over 3,000 members: each has some, and nobody is left out.
+        #expect(rows == ["a ta 1", "b tb -", "hold - -"])
+    }
 }
+

@@ -129,6 +129,17 @@ public enum IssuanceBenchmark {
         return result
     }
 
+    /// Turns (a floor and a run each) measured for `benchCase`: `repeats`, and more where one pair
+    /// says least. With one worker a run's ratio sits near its goal and moved 0.2–0.3 from one
+    /// pair to the next on an idle machine, so those rows get 5 (the combo, whose runs take three
+    /// times as long and moved least, 3); the rows after a big earlier run get 3 (each
+    /// measurement first resets the 10M-row table, which is what costs there).
+    public static func turns(for benchCase: Case, repeats: Int, big: Bool) -> Int {
+        let most =
+            big ? 3 : benchCase.workers == 1 ? (benchCase.floor == .combo ? 3 : 5) : 1
+        return max(1, repeats, most)
+    }
+
     /// The cases repeated on a `coupons` table that an earlier big run left large.
     public static func afterBigRunCases(members: Int) -> [Case] {
         cases(members: members, workers: [nil]).filter { [.plain, .capped].contains($0.floor) && !$0.label.contains("half") }

@@ -69,27 +69,61 @@ struct RunDriver: Sendable {
         let worker = ChunkWorker(
             ledger: ledger, retry: retry, stop: stop, progress: progress,
             statementTimeoutMilliseconds: statementTimeoutSeconds * 1000)
-        let remaining = state.withLock { $0.todo.count }
-        let group = DispatchGroup()
-        var helpers = 0
-        while plan.parallel, helpers + 1 < min(remaining, tokens.count), tokens.tryAcquire() {
-            helpers += 1
-            group.enter()
-            let number = helpers
-            WorkerThread.start { [connect, retry, stop, runLogger] in
-                defer {
-                    tokens.release()
-                    group.leave()
+        func workChunks() {
+            let remaining = state.withLock { $0.todo.count }
+            let group = DispatchGroup()
+            var helpers = 0
+            while plan.parallel, helpers + 1 < min(remaining, tokens.count), tokens.tryAcquire() {
+                helpers += 1
+                group.enter()
+                let number = helpers
+                WorkerThread.start { [connect, retry, stop, runLogger] in
+                    defer {
+                        tokens.release()
+                        group.leave()
+                    }
+                    let own = ReconnectingConnection(connect: connect, retry: retry, logger: runLogger, stop: stop)
+                    worker.work(
+                        worker: number, run, plan: plan, context: context, executor: executor, link: own, state: state,
+                        started: started)
                 }
-                let own = ReconnectingConnection(connect: connect, retry: retry, logger: runLogger, stop: stop)
-                worker.work(
-                    worker: number, run, plan: plan, context: context, executor: executor, link: own, state: state,
-                    started: started)
             }
+            worker.work(
+                worker: 0, run, plan: plan, context: context, executor: executor, link: link, state: state, started: started)
+            group.wait()
         }
-        worker.work(
-            worker: 0, run, plan: plan, context: context, executor: executor, link: link, state: state, started: started)
-        group.wait()
+        workChunks()
+        // On a server (or database, or role) with synchronous_commit off, a chunk's COMMIT returns
+        // before its WAL is written, and a crash can take away chunks this runner already counted
+        // (chaos scenario 09: 1–3 of 60 chunks). Before the run ends, every chunk must be in
+        // `run_chunks`; any that is not is done again. WAL is lost only from its end, so once the
+        // ending's own COMMIT is on disk, so is every chunk before it.
+        var lostChunks = 0
+        var uncheckedBecause: (any Error)?
+        for pass in 0...Self.lostChunkPasses {
+            let final = state.snapshot
+            guard !final.lost, final.stalled == nil, final.outage == nil, final.failure == nil, !final.timedOut,
+                final.todo.isEmpty
+            else { break }
+            // A check that could not be made is no check: the run must not end succeeded then
+            // (a crash at this moment is just when chunks go missing).
+            let done: Set<Int>
+            do {
+                done = try link.run { try ledger.committedChunks(run, $0) }
+            } catch {
+                uncheckedBecause = error
+                break
+            }
+            let missing = plan.chunks.indices.filter { !done.contains($0) }
+            lostChunks = missing.count
+            if missing.isEmpty || pass == Self.lostChunkPasses { break }
+            runLogger.info("chunks lost after they committed; doing them again", metadata: ["chunks.lost": "\(missing.count)"])
+            state.withLock { shared in
+                shared.todo = missing.reversed()
+                shared.done = done.count
+            }
+            workChunks()
+        }
         keeper.stop()
 
         let final = state.snapshot
@@ -100,6 +134,11 @@ struct RunDriver: Sendable {
             return ending.failed("timed out after \(DurationText.format(seconds: job.timeoutSeconds ?? 0))", link: link)
         }
         if !final.todo.isEmpty { return ending.stopped(chunksLeft: final.todo.count, counts: final.counts, link: link) }
+        if let error = uncheckedBecause { return ending.afterError(error, link: link) }
+        if lostChunks > 0 {
+            return ending.leftForAnotherRunner(
+                "\(lostChunks) chunks were lost after they committed, again and again", counts: final.counts, connect: connect)
+        }
         do {
             let (totals, note) = try link.run { connection in
                 let totals = try RunQueries.counts(runID: run.id, connection)
@@ -110,6 +149,10 @@ struct RunDriver: Sendable {
             return ending.afterError(error, link: link)
         }
     }
+
+    /// Passes over chunks lost after they committed (each follows a server crash) before the run
+    /// is left for another runner (which resumes it after its committed chunks).
+    static let lostChunkPasses = 3
 
     static func savedPlan(_ run: ClaimedRun) throws -> RunPlan? {
         struct Checkpoint: Decodable { var plan: RunPlan? }
