@@ -114,7 +114,7 @@ public struct BundleExecutor: JobExecutor {
         // With watermarks (runs planned since migration 0021) the first attempt trusts them; a
         // collision means some assumption was short (a run in progress recorded periods of
         // subscriptions created since the watermark, say), and the redo probes every subscription.
-        let marks = runPlan.horizon == nil ? nil : runPlan.plans.map { $0.watermark ?? BundleWatermark.none }
+        let marks = runPlan.chunkWatermarks
         func attempt(probe: Bool) throws -> ([SubscriptionRecord], [PlannedDelivery], PackTally, BundleChunkStatement.Written) {
             // The first attempt writes what was read ahead, if it was: a stale read only
             // under-counts what is settled, which the write's collision check catches.
@@ -160,7 +160,7 @@ public struct BundleExecutor: JobExecutor {
     static func readAhead(
         chunk bounds: RunPlan.Chunk, _ runPlan: BundleRunPlan, runID: Int64, outbox: BundleOutbox?, _ connection: Connection
     ) throws -> BundlePrefetch.Ahead {
-        let marks = runPlan.horizon == nil ? nil : runPlan.plans.map { $0.watermark ?? BundleWatermark.none }
+        let marks = runPlan.chunkWatermarks
         let subscriptions = try BundleChunkStatement.subscriptions(
             lower: bounds.lower, upper: bounds.upper, plans: runPlan.plans.map(\.key), watermarks: marks, connection)
         let planned = try BundleAllocation.decide(subscriptions, plan: runPlan, through: runPlan.issuedAt, available: [:])

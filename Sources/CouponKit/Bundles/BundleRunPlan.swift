@@ -43,6 +43,12 @@ struct BundleRunPlan: Codable, Sendable, Equatable {
 
     func plan(_ key: String) -> Plan? { plans.first { $0.key == key } }
 
+    /// What a chunk's first read trusts, per plan in the order of `plans`; nil for runs planned
+    /// before watermarks, whose chunks probe every subscription.
+    var chunkWatermarks: [BundleWatermark]? {
+        horizon == nil ? nil : plans.map { $0.watermark ?? BundleWatermark.none }
+    }
+
     var hasFiniteStock: Bool { plans.contains { ($0.coupons + $0.welcome).contains(where: \.finiteStock) } }
 
     /// Freezes the plans `keys` of the deployment for a run at `issuedAt`.
