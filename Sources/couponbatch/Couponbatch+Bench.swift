@@ -209,9 +209,9 @@ extension Couponbatch {
                 var outbox: [(seconds: Double, rssMB: Double)] = []
                 for _ in 0..<max(2, repeats) {
                     issue.append(try Self.product(job: "bench-issue4", jobsDir: jobsDir, workers: workerCount, expected: count * 4, connection).0)
-                    try connection.execute("TRUNCATE bundle_deliveries, bundle_watermarks")
+                    try connection.execute(Self.clearBundleLedger)
                     bundle.append(try Self.product(job: "bench-bundle", jobsDir: jobsDir, workers: workerCount, expected: count * 4, connection))
-                    try connection.execute("TRUNCATE bundle_deliveries, bundle_watermarks")
+                    try connection.execute(Self.clearBundleLedger)
                     outbox.append(try Self.product(job: "bench-bundle-outbox", jobsDir: jobsDir, workers: workerCount, expected: count * 4, connection))
                     let written = try connection.query("SELECT count(*) FROM notifications WHERE kind = 'bundle'").row(0).decode(0, as: Int.self)
                     guard written == count else { throw ConfigurationError("the bundle run wrote \(written) notifications, not \(count)") }
@@ -232,7 +232,7 @@ extension Couponbatch {
             for workerCount in [1, 4] {
                 var next: [Double] = []
                 for _ in 0..<max(2, repeats) {
-                    try connection.execute("TRUNCATE bundle_deliveries, bundle_watermarks")
+                    try connection.execute(Self.clearBundleLedger)
                     _ = try Self.product(job: "bench-bundle", jobsDir: jobsDir, workers: workerCount, expected: count * 4, connection)
                     next.append(
                         try Self.product(
@@ -269,7 +269,7 @@ extension Couponbatch {
         /// subscriber), each kind by one plain `INSERT … SELECT` from `subscriptions` on a clean
         /// ledger, like `floor`: seconds for each.
         static func bundleRowsFloor(_ connection: Connection) throws -> (deliveries: Double, notifications: Double) {
-            try connection.execute("TRUNCATE bundle_deliveries, bundle_watermarks")
+            try connection.execute(Self.clearBundleLedger)
             try reset(connection)
             var started = Date()
             try connection.execute(
@@ -290,7 +290,7 @@ extension Couponbatch {
                 FROM subscriptions s LEFT JOIN members m ON m.id = s.member_id
                 """)
             let notifications = Date().timeIntervalSince(started)
-            try connection.execute("TRUNCATE bundle_deliveries, bundle_watermarks")
+            try connection.execute(Self.clearBundleLedger)
             return (deliveries, notifications)
         }
 
@@ -410,6 +410,10 @@ extension Couponbatch {
             let members = try connection.query("SELECT count(*) FROM members").row(0).decode(0, as: Int.self)
             return try product(job: "bench-issue", jobsDir: jobsDir, workers: workers, expected: members, connection)
         }
+
+        /// Empties what bundle runs recorded (periods and the watermarks over them), so the next run
+        /// delivers every subscription's first period again.
+        static let clearBundleLedger = "TRUNCATE bundle_deliveries, bundle_watermarks"
 
         /// Runs `job` once on a clean ledger as a child process: its seconds and peak memory.
         static func product(
