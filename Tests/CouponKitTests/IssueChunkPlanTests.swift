@@ -63,9 +63,11 @@ import Testing
             WHERE (m + r) % 2 = 0
             """)
         let jitAvailable = try connection.query("SELECT pg_jit_available()").row(0).decode(0, as: Bool.self)
-        let plan = Self.plan()
-        // Each arm on its own (when arms take stock as they go), and all arms in one statement.
-        let statements = plan.arms.map { IssueChunkStatement(plan: plan, arm: $0, runID: 99) } + [IssueChunkStatement(plan: plan, runID: 99)]
+        // Each arm on its own (when arms take stock as they go), and all arms in one statement: a
+        // combo in two arms, and arms of one capped template each (read by one join).
+        let statements = [Self.plan(), Self.cappedArmsPlan()].flatMap { plan in
+            plan.arms.map { IssueChunkStatement(plan: plan, arm: $0, runID: 99) } + [IssueChunkStatement(plan: plan, runID: 99)]
+        }
         for statement in statements {
             let label = statement.arms.map { $0.name ?? "-" }.joined(separator: "+")
             for (name, query) in [
@@ -164,5 +166,91 @@ import Testing
         // Three arms of equal weight over 3,000 members: each has some, and nobody is left out.
         #expect(rows == ["a ta 1", "b tb -", "hold - -"])
     }
-}
 
+    /// A/B arms of one limited template each, and a holdout: read together (`cappedArmsPlan`).
+    static func cappedArmsPlan() -> IssuePlan {
+        IssuePlan(
+            segment: ResolvedSegment(asOf: Date(timeIntervalSince1970: 1_795_000_000), condition: .everyone),
+            arms: [
+                IssuePlan.Arm(name: "a", bucketFrom: 0, bucketTo: 1, holdout: false, lines: [line("ta", perMember: 1)]),
+                IssuePlan.Arm(name: "hold", bucketFrom: 1, bucketTo: 2, holdout: true, lines: []),
+                IssuePlan.Arm(
+                    name: "b", bucketFrom: 2, bucketTo: 3, holdout: false, lines: [line("tb", perMember: 3, reissueDays: 30)]),
+                IssuePlan.Arm(name: "c", bucketFrom: 3, bucketTo: 4, holdout: false, lines: [line("tc", perMember: 2)]),
+            ],
+            totalWeight: 4, armSeed: 7, issuedAt: Date(timeIntervalSince1970: 1_795_000_000), warnings: [])
+    }
+
+    /// Arms of one limited template each have their reads of the cap index joined at once, on the
+    /// member and its arm's template: each member is still checked against its own arm's
+    /// template only, and its coupon continues that template's cap numbers. The oracle is the
+    /// same plan run one arm at a time (one read per template), on an identical database.
+    @Test func armsOfOneLimitedTemplateEachAreCheckedAgainstTheirOwnTemplate() throws {
+        let plan = Self.cappedArmsPlan()
+        func outcome(armByArm: Bool) throws -> (coupons: [String], held: Int, counts: [Int: IssueChunkStatement.ArmResult]) {
+            let database = try TestDatabase()
+            let connection = try database.connect()
+            try connection.execute(
+                "INSERT INTO members (id, registered_at) SELECT g, '2026-01-01Z' FROM generate_series(1, 4000) AS g")
+            // Earlier coupons of every template, to members of every arm: a ta (cap 1 reached in
+            // arm a), a tb issued lately (within arm b's 30 days) or long ago, a tc (one of 2).
+            try connection.execute(
+                """
+                INSERT INTO coupons (template_key, template_version, member_id, run_id, seq, face_value_fen, issued_at,
+                                     valid_from, expires_at, cap_seq)
+                SELECT t.key, 1, m, 1, t.seq, 100, t.issued, t.issued, t.issued + interval '7 days', 1
+                FROM generate_series(1, 4000) AS m,
+                     (VALUES ('ta', 1, 3, 0, timestamptz '2026-11-01Z'), ('tb', 2, 5, 1, '2026-11-20Z'),
+                             ('tb', 3, 5, 2, '2026-01-01Z'), ('tc', 4, 2, 0, '2026-11-01Z')) AS t(key, seq, every, rest, issued)
+                WHERE m % t.every = t.rest
+                """)
+            let statements =
+                armByArm
+                ? plan.arms.map { IssueChunkStatement(plan: plan, arm: $0, runID: 99) } : [IssueChunkStatement(plan: plan, runID: 99)]
+            var counts: [Int: IssueChunkStatement.ArmResult] = [:]
+            for statement in statements {
+                // Two chunks by range, then a trigger batch's events for members of both.
+                for members in [
+                    IssueChunkStatement.Members.range(lower: 1, upper: 1501), .range(lower: 1501, upper: 3001),
+                    .events(ids: Array(1...1000).map { Int64($0) }, memberIDs: Array(3001...4000).map { Int64($0) }),
+                ] {
+                    let insert = statement.insert(members, limits: statement.armIndexes.map { _ in nil })
+                    let result = try connection.transaction { tx in
+                        try IssueChunkStatement.prepare(tx)
+                        return try IssueChunkStatement.result(tx.query(insert.sql, insert.parameters))
+                    }
+                    for (arm, counted) in result.arms {
+                        counts[arm, default: IssueChunkStatement.ArmResult(arm: arm, eligible: 0, members: 0)].eligible += counted.eligible
+                        counts[arm]?.members += counted.members
+                    }
+                }
+            }
+            let coupons = try connection.query(
+                """
+                SELECT member_id, template_key, cap_seq, arm, event_id FROM coupons WHERE run_id = 99
+                ORDER BY member_id, template_key
+                """
+            ).rows.map { row in
+                "\(try row.decode("member_id", as: Int64.self)) \(try row.decode("template_key", as: String.self)) \(try row.decodeIfPresent("cap_seq", as: Int32.self).map(String.init) ?? "-") \(try row.decodeIfPresent("arm", as: String.self) ?? "-") \(try row.decodeIfPresent("event_id", as: Int64.self).map(String.init) ?? "-")"
+            }
+            let held = try connection.query("SELECT count(*) FROM issue_holdouts WHERE run_id = 99").row(0).decode(0, as: Int64.self)
+            return (coupons, Int(held), counts)
+        }
+        let together = try outcome(armByArm: false)
+        let apart = try outcome(armByArm: true)
+        #expect(together.coupons == apart.coupons)
+        #expect(together.held == apart.held)
+        #expect(together.counts == apart.counts)
+        // Not vacuous: every arm served some members and refused others, and arm c's coupons
+        // continue the members' earlier tc numbers.
+        let byTemplate = Dictionary(grouping: together.coupons) { $0.split(separator: " ")[1] }
+        #expect(byTemplate.keys.sorted() == ["ta", "tb", "tc"])
+        #expect(byTemplate["tc"]?.contains { $0.split(separator: " ")[2] == "2" } == true)
+        #expect(byTemplate["tc"]?.contains { $0.split(separator: " ")[2] == "1" } == true)
+        #expect(byTemplate["tb"]?.contains { $0.split(separator: " ")[2] == "2" } == true)
+        #expect(together.held > 0)
+        for arm in [0, 2, 3] { #expect((together.counts[arm]?.members ?? 0) > 0, "arm \(arm) served nobody") }
+        // Some members were refused (ta held in arm a, a recent tb in arm b).
+        #expect(together.counts.values.reduce(0) { $0 + $1.members } < 4000)
+    }
+}

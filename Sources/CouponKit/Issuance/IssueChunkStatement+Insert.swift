@@ -74,8 +74,10 @@ extension IssueChunkStatement {
         var packArms: [Int32] = []
         var names: [String?] = []
         var capOffsets: [Int32] = []  // 1…quantity for a limited template's coupons, -1 otherwise
-        var capKeys: [Int32] = []  // the template (1-based, in `capKeyOrder`) whose cap number a coupon continues, 0 for none
-        let capKeyOrder = eligible.capNumbers.keys.sorted()
+        var capKeys: [Int32] = []  // the cap number (1-based, in `capColumnOrder`) a coupon continues, 0 for none
+        // One column of `e` per distinct cap number: templates read together share one.
+        let capColumnOrder = eligible.capNumbers.keys.sorted().compactMap { eligible.capNumbers[$0] }
+            .reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         var faceCases: [String] = []
         for (index, arm) in zip(armIndexes, arms) where !arm.holdout {
             var seq: Int32 = 0
@@ -84,7 +86,7 @@ extension IssueChunkStatement {
                     seq += 1
                     packArms.append(Int32(index))
                     names.append(arm.name)
-                    let capKey = eligible.capNumbers[line.templateKey] == nil ? nil : capKeyOrder.firstIndex(of: line.templateKey)
+                    let capKey = eligible.capNumbers[line.templateKey].flatMap { capColumnOrder.firstIndex(of: $0) }
                     capOffsets.append(capKey == nil ? -1 : Int32(offset + 1))
                     capKeys.append(capKey.map { Int32($0 + 1) } ?? 0)
                     pack.append(line, seq: seq)
@@ -96,7 +98,7 @@ extension IssueChunkStatement {
                 }
             }
         }
-        let capColumns = capKeyOrder.enumerated().map { ", \(eligible.capNumbers[$0.element] ?? "0") AS cap\($0.offset + 1)" }.joined()
+        let capColumns = capColumnOrder.enumerated().map { ", \($0.element) AS cap\($0.offset + 1)" }.joined()
         // An arm past its limit: each member's place in its arm's id order.
         var chosen = "true"
         var rank = ""
@@ -115,9 +117,9 @@ extension IssueChunkStatement {
         if !pack.keys.isEmpty {
             let face = faceCases.isEmpty ? "l.face" : "CASE l.n \(faceCases.joined(separator: " ")) ELSE l.face END"
             let capSeq =
-                capKeyOrder.isEmpty
+                capColumnOrder.isEmpty
                 ? "NULL::int"
-                : "CASE l.cap_key \(capKeyOrder.indices.map { "WHEN \($0 + 1) THEN l.cap_offset + e.cap\($0 + 1)" }.joined(separator: " ")) END"
+                : "CASE l.cap_key \(capColumnOrder.indices.map { "WHEN \($0 + 1) THEN l.cap_offset + e.cap\($0 + 1)" }.joined(separator: " ")) END"
             let coupons = packSource(
                 pack, arms: packArms, names: names.map { $0 ?? "" }, capOffsets: capOffsets, capKeys: capKeys, p)
             statements.append(
@@ -240,6 +242,7 @@ extension IssueChunkStatement {
             (capOffsets.first ?? -1, capOffsets, "int"), (capKeys.first ?? 0, capKeys, "int"), (Int64(1), ordinals, "bigint"),
         ]
         let picked: [String]
+        var everyArm = false
         if pack.count == 1 {
             picked = values.map { "\(p.add($0.0))::\($0.2)" }
         } else {
@@ -248,7 +251,14 @@ extension IssueChunkStatement {
             // with arm -1, which no member's arm equals.
             let slot = arms.enumerated().reduce(into: [Int32: Int]()) { $0[$1.element] = $1.offset }
             let armColumn = 7
+            everyArm = plan.arms.indices.allSatisfy { slot[Int32($0)] != nil }
             picked = values.enumerated().map { column, value in
+                // Every member's arm has a coupon: no arm to filter out.
+                if column == armColumn && everyArm { return "e.arm" }
+                // The same for every arm (A/B arms often differ only in the template): a constant.
+                if column != armColumn, Set(value.1.map { $0.postgresText ?? "" }).count == 1 {
+                    return "\(p.add(value.0))::\(value.2)"
+                }
                 let byArm = plan.arms.indices.map { arm -> String in
                     guard let index = slot[Int32(arm)] else { return column == armColumn ? "-1" : value.1[0].postgresText ?? "" }
                     return value.1[index].postgresText ?? ""
@@ -258,7 +268,7 @@ extension IssueChunkStatement {
         }
         let names = columns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let select = zip(picked, names).map { "\($0) AS \($1)" }.joined(separator: ", ")
-        return "e JOIN LATERAL (SELECT \(select)) AS l ON l.arm = e.arm"
+        return "e JOIN LATERAL (SELECT \(select)) AS l ON \(everyArm ? "true" : "l.arm = e.arm")"
     }
 
     /// The rows of `insert`'s statement.

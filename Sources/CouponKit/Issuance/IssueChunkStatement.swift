@@ -85,7 +85,8 @@ struct IssueChunkStatement {
     /// join, never run it as a nested loop, so no estimate can turn it into a re-scan per member.
     /// (The full join's extra rows, coupons of members outside the segment, are dropped by a
     /// filter that is deliberately not strict, so the planner keeps the join full.) Arms that
-    /// share a template share its read.
+    /// share a template share its read; arms of one limited template each (A/B tests) share one
+    /// read of all their templates, joined on the member and its arm's template.
     func eligibility(_ members: Members, limits: Bool = true, _ p: SQLParameters) -> Eligible {
         // The member rows, and the same members' rows of the cap index (a range of it, or one
         // probe per event's member).
@@ -120,7 +121,11 @@ struct IssueChunkStatement {
             if armIndexes.count == 1, let only = arms.first {
                 memberConditions.append("\(bucket) >= \(p.add(Int64(only.bucketFrom))) AND \(bucket) < \(p.add(Int64(only.bucketTo)))")
             } else {
-                arm = "width_bucket(\(bucket), \(p.add(plan.arms.dropFirst().map { Int64($0.bucketFrom) }))::bigint[])"
+                // Wrapped in coalesce (never NULL here) to be deliberately not strict: pulled up
+                // under the full joins, it is then computed once by the scan of members, not again
+                // by each join condition and filter that reads the arm (the hash of the id's text
+                // was most of the chunk statement's extra work over the floor's).
+                arm = "coalesce(width_bucket(\(bucket), \(p.add(plan.arms.dropFirst().map { Int64($0.bucketFrom) }))::bigint[]), 0)"
             }
         }
         let limitedLines = arms.flatMap(\.lines).filter(\.isLimited)
@@ -131,44 +136,83 @@ struct IssueChunkStatement {
                 from: "FROM \(source) WHERE " + memberConditions.joined(separator: "\n  AND "), id: "m.id", event: event,
                 arm: arm, capNumbers: [:], coversRange: coversRange && limitedLines.isEmpty)
         }
-        // One read of the cap index per limited template, whichever arms and lines use it.
+        // The templates' keys, bound once each and only where used.
+        var keyParameters: [String: String] = [:]
+        func keyParameter(_ key: String) -> String {
+            if let bound = keyParameters[key] { return bound }
+            let bound = p.add(key)
+            keyParameters[key] = bound
+            return bound
+        }
         var joins: [String] = []
-        var probes: [String: (name: String, key: String)] = [:]
+        var probes: [String: String] = [:]
         var capNumbers: [String: String] = [:]
-        for line in limitedLines where probes[line.templateKey] == nil {
-            let probe = "cap\(probes.count + 1)"
-            let key = p.add(line.templateKey)
-            probes[line.templateKey] = (probe, key)
-            // issued_at needs the heap; without an interval the index alone answers.
-            let needsLast = limitedLines.contains { $0.templateKey == line.templateKey && $0.reissueAfterDays != nil }
-            let last = needsLast ? ", max(c.issued_at) AS last" : ""
+        let limitedKeys = limitedLines.map(\.templateKey).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        let limitedKeyByArm = arms.map { arm in Set(arm.lines.filter(\.isLimited).map(\.templateKey)) }
+        if armIndexes.count > 1, limitedKeys.count > 1, limitedKeyByArm.allSatisfy({ $0.count <= 1 }) {
+            // Arms of one limited template each (an A/B test of one capped coupon per arm): the
+            // templates' reads of the cap index (each as when read alone) in one subquery, joined
+            // by one full join on the member and its own arm's template, instead of one full join
+            // per template, each a pass over the chunk's members.
+            let needsLast = limitedLines.contains { $0.reissueAfterDays != nil }
+            let keyByArm = plan.arms.indices.map { index -> String in
+                guard let position = armIndexes.firstIndex(of: index) else { return "" }
+                return limitedKeyByArm[position].first ?? ""
+            }
+            let reads = limitedKeys.map { key in
+                let last = needsLast ? ", max(c.issued_at) AS last" : ""
+                return """
+                    SELECT c.member_id, c.template_key, max(c.cap_seq) AS n\(last) FROM coupons c
+                        WHERE \(capMembers)
+                          AND c.template_key = \(keyParameter(key)) AND c.cap_seq IS NOT NULL
+                        GROUP BY c.member_id, c.template_key
+                    """
+            }
             joins.append(
                 """
-                FULL JOIN (SELECT c.member_id, max(c.cap_seq) AS n\(last) FROM coupons c
-                    WHERE \(capMembers)
-                      AND c.template_key = \(key) AND c.cap_seq IS NOT NULL
-                    GROUP BY c.member_id) AS \(probe) ON \(probe).member_id = mm.id
+                FULL JOIN (\(reads.joined(separator: "\n    UNION ALL\n"))) AS cap1
+                    ON cap1.member_id = mm.id AND cap1.template_key = (\(p.add(keyByArm))::text[])[mm.arm + 1]
                 """)
-            capNumbers[line.templateKey] = "coalesce(\(probe).n, 0)"
+            for key in limitedKeys {
+                probes[key] = "cap1"
+                capNumbers[key] = "coalesce(cap1.n, 0)"
+            }
+        } else {
+            // One read of the cap index per limited template, whichever arms and lines use it.
+            for line in limitedLines where probes[line.templateKey] == nil {
+                let probe = "cap\(probes.count + 1)"
+                probes[line.templateKey] = probe
+                // issued_at needs the heap; without an interval the index alone answers.
+                let needsLast = limitedLines.contains { $0.templateKey == line.templateKey && $0.reissueAfterDays != nil }
+                let last = needsLast ? ", max(c.issued_at) AS last" : ""
+                joins.append(
+                    """
+                    FULL JOIN (SELECT c.member_id, max(c.cap_seq) AS n\(last) FROM coupons c
+                        WHERE \(capMembers)
+                          AND c.template_key = \(keyParameter(line.templateKey)) AND c.cap_seq IS NOT NULL
+                        GROUP BY c.member_id) AS \(probe) ON \(probe).member_id = mm.id
+                    """)
+                capNumbers[line.templateKey] = "coalesce(\(probe).n, 0)"
+            }
         }
         // Each arm's own checks; with several arms, the member's arm picks them.
         var armConditions: [String] = []
         for (index, armDefinition) in zip(armIndexes, arms) {
             var conditions: [String] = []
             for line in armDefinition.lines where line.isLimited {
-                guard let (probe, key) = probes[line.templateKey] else { continue }
+                guard let probe = probes[line.templateKey] else { continue }
                 if let limit = line.perMemberLimit {
                     // Coupons issued while the template had no limit carry no number: count them too.
                     let count =
                         line.countsUnnumbered
-                        ? "(SELECT count(*) FROM coupons c WHERE c.member_id = mm.id AND c.template_key = \(key))"
+                        ? "(SELECT count(*) FROM coupons c WHERE c.member_id = mm.id AND c.template_key = \(keyParameter(line.templateKey)))"
                         : "coalesce(\(probe).n, 0)"
                     conditions.append("\(count) + \(p.add(Int64(line.quantity))) <= \(p.add(Int64(limit)))")
                 }
                 if let days = line.reissueAfterDays {
                     let last =
                         line.countsUnnumbered
-                        ? "(SELECT max(c.issued_at) FROM coupons c WHERE c.member_id = mm.id AND c.template_key = \(key))"
+                        ? "(SELECT max(c.issued_at) FROM coupons c WHERE c.member_id = mm.id AND c.template_key = \(keyParameter(line.templateKey)))"
                         : "\(probe).last"
                     conditions.append(
                         """
