@@ -262,17 +262,33 @@ enum BundleChunkStatement {
             seqBases.append(delivery.seqBase)
             if outbox != nil { firstIDs.append(first) }
         }
-        let texts = [subscriptionIDs, periods, memberIDs, planNumbers, dueNumbers, codes, couponCounts, seqBases, firstIDs]
-            .map(\.text)
+        // A column whose periods all hold one value (a chunk's periods mostly share their plan, due
+        // time, status, coupon count and numbering) is sent as that value, not as an array the
+        // server parses and unnests 20,000 times.
+        var columns: [(values: SQLIntegerArray, name: String, type: String)] = [
+            (subscriptionIDs, "subscription_id", "bigint"), (periods, "period", "int"), (memberIDs, "member_id", "bigint"),
+            (planNumbers, "plan_no", "int"), (dueNumbers, "due_no", "int"), (codes, "code", "int"),
+            (couponCounts, "coupons", "int"), (seqBases, "seq_base", "int"),
+        ]
+        if outbox != nil { columns.append((firstIDs, "first_id", "int")) }
+        let arrays = columns.filter { $0.values.single == nil }
+        let constants = columns.compactMap { column in column.values.single.map { "\(p.add($0))::\(column.type) AS \(column.name)" } }
+        let rows =
+            arrays.isEmpty
+            ? "(SELECT \(constants.joined(separator: ", "))) AS i"
+            : """
+            unnest(\(arrays.map { "\(p.add($0.values.text))::\($0.type)[]" }.joined(separator: ", ")))
+                AS i(\(arrays.map(\.name).joined(separator: ", ")))\(constants.isEmpty ? "" : """
+
+                CROSS JOIN (SELECT \(constants.joined(separator: ", "))) AS k
+                """)
+            """
         let input = """
-            SELECT i.subscription_id, i.period, i.member_id, (\(p.add(planKeys))::text[])[i.plan_no] AS plan,
-                   (\(p.add(dues))::timestamptz[])[i.due_no] AS due_at,
-                   (\(p.add(statuses.map(\.rawValue)))::text[])[i.code % 10 + 1] AS status, i.code >= 10 AS retry, i.coupons,
-                   i.seq_base\(outbox == nil ? "" : ", i.first_id")
-            FROM unnest(\(p.add(texts[0]))::bigint[], \(p.add(texts[1]))::int[], \(p.add(texts[2]))::bigint[],
-                        \(p.add(texts[3]))::int[], \(p.add(texts[4]))::int[], \(p.add(texts[5]))::int[],
-                        \(p.add(texts[6]))::int[], \(p.add(texts[7]))::int[]\(outbox == nil ? "" : ", \(p.add(texts[8]))::int[]"))
-                AS i(subscription_id, period, member_id, plan_no, due_no, code, coupons, seq_base\(outbox == nil ? "" : ", first_id"))
+            SELECT subscription_id, period, member_id, (\(p.add(planKeys))::text[])[plan_no] AS plan,
+                   (\(p.add(dues))::timestamptz[])[due_no] AS due_at,
+                   (\(p.add(statuses.map(\.rawValue)))::text[])[code % 10 + 1] AS status, code >= 10 AS retry, coupons,
+                   seq_base\(outbox == nil ? "" : ", first_id")
+            FROM \(rows)
             """
         // With an outbox: every coupon's id, drawn in one go; coupon `seq` of a period takes
         // ids[first_id + seq - 1].
