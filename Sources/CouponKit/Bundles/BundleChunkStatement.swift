@@ -265,7 +265,8 @@ enum BundleChunkStatement {
         // A column whose periods all hold one value (a chunk's periods mostly share their due
         // time, status, coupon count and numbering) is sent as that value, not as an array the
         // server parses and unnests 20,000 times. Not the plan: the coupons are the periods joined
-        // to their plan's lines, and a plan the planner knows to be one constant turns that join
+        // to their plan's lines (by the plan's number: an integer join, not text), and a plan the
+        // planner knows to be one constant turns that join
         // into a loop over the lines outside and the periods inside, which writes every member's
         // first coupon, then every member's second, … and so inserts all over the coupons' (member,
         // run, seq) index (memmove and page splits: a quarter more server CPU per chunk, `perf`).
@@ -290,7 +291,7 @@ enum BundleChunkStatement {
                 """)
             """
         let input = """
-            SELECT subscription_id, period, member_id, (\(p.add(planKeys))::text[])[plan_no] AS plan,
+            SELECT subscription_id, period, member_id, plan_no, (\(p.add(planKeys))::text[])[plan_no] AS plan,
                    (\(p.add(dues))::timestamptz[])[due_no] AS due_at,
                    (\(p.add(statuses.map(\.rawValue)))::text[])[code % 10 + 1] AS status, code >= 10 AS retry, coupons,
                    seq_base\(outbox == nil ? "" : ", first_id")
@@ -341,7 +342,7 @@ enum BundleChunkStatement {
                        i.seq_base + l.seq, nullif(l.label, ''), \(lines.face),
                        \(p.add(runPlan.issuedAt)), l.valid_from, l.expires_at, nullif(l.uses_left, -1)
                 FROM i
-                JOIN \(lines.from) ON l.plan = i.plan AND (l.welcome = 0 OR i.period = 1)
+                JOIN \(lines.from) ON l.plan_no = i.plan_no AND (l.welcome = 0 OR i.period = 1)
                 WHERE i.status = 'delivered'
                 RETURNING 1
             ),
@@ -399,18 +400,18 @@ enum BundleChunkStatement {
     /// (blind boxes drawn per run, member and seq). `seq` numbers a period's coupons 1…n,
     /// welcome last; `line` tells the lines apart for the draws.
     private static func couponLines(_ runPlan: BundleRunPlan, run: String, _ p: SQLParameters) -> (from: String, face: String) {
-        var plans: [String] = []
+        var plans: [Int32] = []  // the plan's place in `runPlan.plans`, 1-based, as `plan_no` of the periods
         var welcome: [Int32] = []
         var labels: [String] = []
         var pack = CouponLineArrays()
         var faceCases: [String] = []
-        for plan in runPlan.plans {
+        for (number, plan) in runPlan.plans.enumerated() {
             var seq: Int32 = 0
             for (isWelcome, lines) in [(false, plan.coupons), (true, plan.welcome)] {
                 for line in lines {
                     for _ in 0..<line.quantity {
                         seq += 1
-                        plans.append(plan.key)
+                        plans.append(Int32(number + 1))
                         welcome.append(isWelcome ? 1 : 0)
                         labels.append(plan.label ?? "")
                         pack.append(line, seq: seq)
@@ -425,8 +426,8 @@ enum BundleChunkStatement {
         }
         let face = faceCases.isEmpty ? "l.face" : "CASE l.line \(faceCases.joined(separator: " ")) ELSE l.face END"
         let from = """
-            unnest(\(p.add(plans))::text[], \(p.add(welcome))::int[], \(p.add(labels))::text[], \(pack.unnestArguments(p)))
-                WITH ORDINALITY AS l(plan, welcome, label, \(CouponLineArrays.columns), line)
+            unnest(\(p.add(plans))::int[], \(p.add(welcome))::int[], \(p.add(labels))::text[], \(pack.unnestArguments(p)))
+                WITH ORDINALITY AS l(plan_no, welcome, label, \(CouponLineArrays.columns), line)
             """
         return (from, face)
     }
