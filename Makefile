@@ -362,8 +362,9 @@ bench: pg-start bench-pg-start release
 	  DATABASE_URL="$$bench" $(RELEASE_BIN) migrate >/dev/null; \
 	  DATABASE_URL="$$bench" $(RELEASE_BIN) bench $$only $(BENCH_ARGS); \
 	done; \
-	echo "==> the sweeps (issue 9) on the durable cluster too"; \
-	url="$$(cat .pg-durable-url)"; DATABASE_URL="$${url%/*}/couponbatch_bench" $(RELEASE_BIN) bench --only-sweeps --event-seconds 0 $(SWEEP_BENCH_ARGS)
+	echo "==> the sweeps (issue 9) and the bundles (issue 10) on the durable cluster too"; \
+	url="$$(cat .pg-durable-url)"; DATABASE_URL="$${url%/*}/couponbatch_bench" $(RELEASE_BIN) bench --only-sweeps --event-seconds 0 $(SWEEP_BENCH_ARGS); \
+	DATABASE_URL="$${url%/*}/couponbatch_bench" $(RELEASE_BIN) bench --only-bundles --event-seconds 0
 
 # One binary: the migrations are compiled in, so the installed file migrates and runs from anywhere.
 PREFIX ?= /usr/local

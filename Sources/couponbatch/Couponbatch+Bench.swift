@@ -24,7 +24,7 @@ extension Couponbatch {
         @Option(help: "Rows of earlier runs in coupons for the issuance cases after a big run (0 skips them).")
         var earlierCoupons: Int = 10_000_000
 
-        @Option(help: "Another couponbatch binary to measure issuance with instead of this one (e.g. an earlier release).")
+        @Option(help: "Another couponbatch binary to measure issuance and bundles with instead of this one (e.g. an earlier release).")
         var productBinary: String?
 
         @Option(help: "Only issuance cases whose label contains this text.")
@@ -181,16 +181,26 @@ extension Couponbatch {
 
         /// Bundles against their floor: the same 4 coupons per member written by an issue job, in
         /// the same run on the same members (the machine may be shared, so only the ratio means much).
-        /// Two bundle figures: without a sink, and with one, so each chunk also writes its members'
-        /// `bundle` notifications into the outbox (inside the measured time). Sending them is not
-        /// measured here (the sweep benchmark measures delivery): the bench sink's secret is unset,
-        /// so the run's delivery attempt stops before sending anything.
+        /// Three bundle figures: without a sink; with one, so each chunk also writes its members'
+        /// `bundle` notifications into the outbox (inside the measured time); and the next month,
+        /// where every subscription is covered by the watermark the first month's run left. Sending
+        /// notifications is not measured here (the sweep benchmark measures delivery): the bench
+        /// sink's secret is unset, so the run's delivery attempt stops before sending anything.
+        ///
+        /// Like the issuance rows (`BenchEstimate`), each figure is the median of interleaved turns,
+        /// each turn measuring the floor and every bundle figure side by side (in alternating
+        /// order), and each ratio the median of the turns' own ratios: one run of each, or the
+        /// fastest of each side, moved 0.2 from one run of the bench to the next on a quiet machine.
         func benchBundles(jobsDir benchJobs: String, _ connection: Connection) throws {
             let count = bundleSubscribers
             let jobsDir = try Self.writeBundleJobs(benchJobs)
+            let binary = productBinary ?? CommandLine.arguments[0]
+            let turns = max(5, repeats)
             print("== bundles: \(count) subscribers × 4 coupons; floor = an issue job writing the same 4 coupons to each member")
             print("   + outbox: the bundle job with a sink, writing one notification per member in each chunk's transaction")
-            print("  workers   issue s   bundle s  ratio   + outbox s  ratio   peak RSS")
+            print("   next month: period 2 of every subscription, covered by the watermark the first month's run left")
+            print("   (\(turns) interleaved turns; each figure the median of its turns, each ratio the median of the turns' own ratios)")
+            print("  workers   issue s   bundle s  ratio   + outbox s  ratio   next month s  ratio   peak RSS")
             try Self.prepareMembers(count, url: global.resolvedDatabaseURL, connection)
             try connection.execute("TRUNCATE subscriptions CASCADE")
             try connection.execute(
@@ -200,68 +210,75 @@ extension Couponbatch {
                 """)
             try connection.execute("VACUUM ANALYZE subscriptions")
             var rows: [(deliveries: Double, notifications: Double)] = []
-            for _ in 0..<max(2, repeats) { rows.append(try Self.bundleRowsFloor(connection)) }
+            for _ in 0..<max(3, repeats) { rows.append(try Self.bundleRowsFloor(connection)) }
             var floors: [Int: Double] = [:]
             var products: [Int: Double] = [:]
             for workerCount in [1, 4] {  // one worker, and `run`'s default --workers
                 var issue: [Double] = []
-                var bundle: [(seconds: Double, rssMB: Double)] = []
-                var outbox: [(seconds: Double, rssMB: Double)] = []
-                for _ in 0..<max(2, repeats) {
-                    issue.append(try Self.product(job: "bench-issue4", jobsDir: jobsDir, workers: workerCount, expected: count * 4, connection).0)
-                    try connection.execute(Self.clearBundleLedger)
-                    bundle.append(try Self.product(job: "bench-bundle", jobsDir: jobsDir, workers: workerCount, expected: count * 4, connection))
-                    try connection.execute(Self.clearBundleLedger)
-                    outbox.append(try Self.product(job: "bench-bundle-outbox", jobsDir: jobsDir, workers: workerCount, expected: count * 4, connection))
-                    let written = try connection.query("SELECT count(*) FROM notifications WHERE kind = 'bundle'").row(0).decode(0, as: Int.self)
-                    guard written == count else { throw ConfigurationError("the bundle run wrote \(written) notifications, not \(count)") }
-                }
-                let floor = max(issue.min() ?? 0, 0.001)
-                let plain = bundle.map(\.seconds).min() ?? 0
-                let withOutbox = outbox.map(\.seconds).min() ?? 0
-                floors[workerCount] = floor
-                products[workerCount] = withOutbox
-                print(
-                    String(
-                        format: "  %-7d  %8.2f  %9.2f  %5.2f  %11.2f  %5.2f   %6.1f MB", workerCount, floor, plain, plain / floor,
-                        withOutbox, withOutbox / floor, (bundle + outbox).map(\.rssMB).max() ?? 0))
-            }
-            // The next month: period 2 of every subscription, each covered by the watermark the
-            // first month's run left (the table above is the first delivery, where every
-            // subscription is new since the last watermark). The first month's run is untimed.
-            for workerCount in [1, 4] {
+                var bundle: [Double] = []
+                var outbox: [Double] = []
                 var next: [Double] = []
-                for _ in 0..<max(2, repeats) {
-                    try connection.execute(Self.clearBundleLedger)
-                    _ = try Self.product(job: "bench-bundle", jobsDir: jobsDir, workers: workerCount, expected: count * 4, connection)
-                    next.append(
-                        try Self.product(
-                            job: "bench-bundle", jobsDir: jobsDir, workers: workerCount, expected: count * 4,
-                            at: "2026-12-23T02:00:00Z", connection
-                        ).0)
+                var rss: [Double] = []
+                func measure(_ job: String, at slot: String = "2026-11-23T02:00:00Z") throws -> Double {
+                    let (seconds, megabytes) = try Self.product(
+                        job: job, jobsDir: jobsDir, workers: workerCount, expected: count * 4, at: slot, binary: binary, connection)
+                    rss.append(megabytes)
+                    return seconds
                 }
-                let floor = floors[workerCount] ?? 0
-                let seconds = next.min() ?? 0
+                for turn in 0..<turns {
+                    var steps = ["issue", "bundle", "outbox", "next"]
+                    if turn % 2 == 1 { steps.reverse() }
+                    for step in steps {
+                        switch step {
+                        case "issue":
+                            issue.append(try measure("bench-issue4"))
+                        case "bundle":
+                            try connection.execute(Self.clearBundleLedger)
+                            bundle.append(try measure("bench-bundle"))
+                        case "outbox":
+                            try connection.execute(Self.clearBundleLedger)
+                            outbox.append(try measure("bench-bundle-outbox"))
+                            let written = try connection.query("SELECT count(*) FROM notifications WHERE kind = 'bundle'").row(0)
+                                .decode(0, as: Int.self)
+                            guard written == count else { throw ConfigurationError("the bundle run wrote \(written) notifications, not \(count)") }
+                        default:
+                            // The first month's run (untimed) leaves the watermark the next month's trusts.
+                            try connection.execute(Self.clearBundleLedger)
+                            _ = try measure("bench-bundle")
+                            next.append(try measure("bench-bundle", at: "2026-12-23T02:00:00Z"))
+                        }
+                    }
+                }
+                let plain = BenchEstimate(floors: issue, products: bundle)
+                let withOutbox = BenchEstimate(floors: issue, products: outbox)
+                let nextMonth = BenchEstimate(floors: issue, products: next)
+                floors[workerCount] = plain.floorSeconds
+                products[workerCount] = withOutbox.productSeconds
                 print(
                     String(
-                        format: "  %d worker(s): the next month's bundle (covered by the watermark) %.2f s, %.2f of the floor",
-                        workerCount, seconds, seconds / max(floor, 0.001)))
+                        format: "  %-7d  %8.2f  %9.2f  %5.2f  %11.2f  %5.2f  %13.2f  %5.2f   %6.1f MB", workerCount, plain.floorSeconds,
+                        plain.productSeconds, plain.ratio, withOutbox.productSeconds, withOutbox.ratio, nextMonth.productSeconds,
+                        nextMonth.ratio, rss.max() ?? 0))
+                let each = (0..<turns).map { String(format: "%.2f/%.2f/%.2f/%.2f", issue[$0], bundle[$0], outbox[$0], next[$0]) }
+                print("      turns (issue/bundle/+ outbox/next month s): \(each.joined(separator: "  "))")
+                fflush(nil)
             }
             // What the rows a bundle writes besides the coupons cost by themselves: the ratio's
             // floor writes none of them.
-            let deliveries = rows.map(\.deliveries).min() ?? 0
-            let notifications = rows.map(\.notifications).min() ?? 0
+            let deliveries = BenchEstimate.median(rows.map(\.deliveries))
+            let notifications = BenchEstimate.median(rows.map(\.notifications))
             print(
                 String(
-                    format: "  the same %d periods and %d notifications, each by one plain INSERT … SELECT: %.2f s and %.2f s",
+                    format: "  the same %d periods and %d notifications, each by one plain INSERT … SELECT (medians): %.2f s and %.2f s",
                     count, count, deliveries, notifications))
             for workerCount in [1, 4] {
                 let floor = floors[workerCount] ?? 0
-                let all = floor + deliveries + notifications
                 print(
                     String(
-                        format: "  %d worker(s): issue floor + those rows %.2f s (%.2f of the floor); bundle + outbox / that: %.2f",
-                        workerCount, all, all / max(floor, 0.001), (products[workerCount] ?? 0) / max(all, 0.001)))
+                        format: "  %d worker(s): issue floor + the periods %.2f s (%.2f of the floor); + the notifications too %.2f s (%.2f); bundle + outbox / that: %.2f",
+                        workerCount, floor + deliveries, (floor + deliveries) / max(floor, 0.001), floor + deliveries + notifications,
+                        (floor + deliveries + notifications) / max(floor, 0.001),
+                        (products[workerCount] ?? 0) / max(floor + deliveries + notifications, 0.001)))
             }
         }
 
@@ -418,12 +435,12 @@ extension Couponbatch {
         /// Runs `job` once on a clean ledger as a child process: its seconds and peak memory.
         static func product(
             job: String, jobsDir: String, workers: Int, expected: Int, at slot: String = "2026-11-23T02:00:00Z",
-            _ connection: Connection
+            binary: String = CommandLine.arguments[0], _ connection: Connection
         ) throws -> (Double, Double) {
             try reset(connection)
             let arguments = ["run", job, "--jobs-dir", jobsDir, "--workers", "\(workers)", "--at", slot]
             let started = Date()
-            let usage = try ChildProcess.run(CommandLine.arguments[0], arguments)
+            let usage = try ChildProcess.run(binary, arguments)
             let seconds = Date().timeIntervalSince(started)
             guard usage.status == 0 else { throw ConfigurationError("bench run of \(job) failed with exit \(usage.status)") }
             let issued = try connection.query("SELECT count(*) FROM coupons").row(0).decode(0, as: Int.self)

@@ -69,4 +69,17 @@ import Testing
         #expect(planned.map(\.status) == [.skipped, .delivered, .delivered])
         #expect(planned.map(\.seqBase) == [0, 0, 3])
     }
+
+    /// A run whose chunks are read ahead starts with a short chunk (nothing reads the first ahead);
+    /// the chunks still cover the range once, in order, and a run without read ahead (finite
+    /// stock) or of one chunk keeps plain chunks.
+    @Test func chunksReadAheadStartWithAShortOne() {
+        let ahead = BundleExecutor.chunks(from: 1, to: 100_001, size: 20_000, readAhead: true)
+        #expect(ahead.map(\.lower) == [1, 5_001, 25_001, 45_001, 65_001, 85_001])
+        #expect(ahead.map(\.upper) == [5_001, 25_001, 45_001, 65_001, 85_001, 100_001])
+        #expect(BundleExecutor.chunks(from: 1, to: 100_001, size: 20_000, readAhead: false) == RunPlan.ranges(from: 1, to: 100_001, size: 20_000))
+        #expect(BundleExecutor.chunks(from: 1, to: 20_001, size: 20_000, readAhead: true) == [RunPlan.Chunk(lower: 1, upper: 20_001)])
+        #expect(BundleExecutor.chunks(from: 10, to: 13, size: 2, readAhead: true).map(\.upper) == [11, 13])
+        #expect(BundleExecutor.chunks(from: 10, to: 10, size: 2, readAhead: true).isEmpty)
+    }
 }

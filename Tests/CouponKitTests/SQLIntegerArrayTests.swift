@@ -15,4 +15,19 @@ struct SQLIntegerArrayTests {
         #expect(SQLIntegerArray.text(values) == expected)
         #expect(SQLIntegerArray.text(values) == "{" + values.map(String.init).joined(separator: ",") + "}")
     }
+
+    /// A bundle chunk sends a column whose elements are all one value as that value (`single`).
+    @Test(arguments: [
+        ([], nil),
+        ([5], 5),
+        ([5, 5, 5], 5),
+        ([5, 5, 6], nil),
+        ([6, 5, 5], nil),
+        ([-1, -1], -1),
+    ] as [([Int64], Int64?)])
+    func aColumnOfOneValueIsKnownAsThatValue(values: [Int64], single: Int64?) {
+        var array = SQLIntegerArray()
+        for value in values { array.append(value) }
+        #expect(array.single == single)
+    }
 }

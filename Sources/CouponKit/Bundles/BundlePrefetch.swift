@@ -31,8 +31,8 @@ import Postgres
 /// whose read ahead is in progress when a worker takes it waits for it.
 final class BundlePrefetch: @unchecked Sendable {
     struct Ahead {
-        var subscriptions: [SubscriptionRecord]
-        var planned: [PlannedDelivery]
+        /// What the chunk's read and periods count (`BundleExecutor.plannedCounts`).
+        var counts: RunCounts
         var tally: BundleExecutor.PackTally
         /// The chunk's write statement, built too (nil when nothing is due).
         var write: BundleChunkStatement.PreparedWrite?

@@ -82,7 +82,15 @@ struct SQLIntegerArray {
 
     init(capacity: Int = 0) { bytes.reserveCapacity(capacity * 8 + 2) }
 
+    /// The first value appended, and whether every value since equals it.
+    private(set) var first: Int64?
+    private(set) var uniform = true
+
+    /// The one value every element has (nil when empty or when they differ).
+    var single: Int64? { uniform ? first : nil }
+
     mutating func append(_ value: Int64) {
+        if let first { uniform = uniform && value == first } else { first = value }
         if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         // Digits written in place from the last: reversing a slice of `bytes` retained and
