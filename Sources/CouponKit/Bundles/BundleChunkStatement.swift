@@ -280,10 +280,7 @@ enum BundleChunkStatement {
         let constants = columns.filter { $0.values.single != nil && $0.name != "plan_no" }.compactMap { column in
             column.values.single.map { "\(p.add($0))::\(column.type) AS \(column.name)" }
         }
-        let rows =
-            arrays.isEmpty
-            ? "(SELECT \(constants.joined(separator: ", "))) AS i"
-            : """
+        let rows = """
             unnest(\(arrays.map { "\(p.add($0.values.text))::\($0.type)[]" }.joined(separator: ", ")))
                 AS i(\(arrays.map(\.name).joined(separator: ", ")))\(constants.isEmpty ? "" : """
 
