@@ -151,6 +151,7 @@ extension Couponbatch {
             print("== issuance, \(members) members, one coupon each unless noted; fresh database, coupons never analyzed")
             print("   floors (one INSERT … SELECT, same table and indexes): plain; capped (with cap_seq) for per_member;")
             print("   3 capped coupons a member for the combo; a capped coupon with its arm by the same hash for A/B")
+            print("   rows without --workers use run's default: this machine's processors, at least 2 (here \(Runner.Options.defaultWorkers))")
             IssueBench.printHeader()
             for benchCase in selected(IssuanceBenchmark.cases(members: members)) { try measure.row(benchCase) }
 
@@ -200,6 +201,7 @@ extension Couponbatch {
             print("   + outbox: the bundle job with a sink, writing one notification per member in each chunk's transaction")
             print("   next month: period 2 of every subscription, covered by the watermark the first month's run left")
             print("   (\(turns) interleaved turns; each figure the median of its turns, each ratio the median of the turns' own ratios)")
+            print("   workers: 1, and run's default on this machine (\(Runner.Options.defaultWorkers))")
             print("  workers   issue s   bundle s  ratio   + outbox s  ratio   next month s  ratio   peak RSS")
             try Self.prepareMembers(count, url: global.resolvedDatabaseURL, connection)
             try connection.execute("TRUNCATE subscriptions CASCADE")
@@ -213,7 +215,9 @@ extension Couponbatch {
             for _ in 0..<max(3, repeats) { rows.append(try Self.bundleRowsFloor(connection)) }
             var floors: [Int: Double] = [:]
             var products: [Int: Double] = [:]
-            for workerCount in [1, 4] {  // one worker, and `run`'s default --workers
+            // One worker, and `run`'s default --workers (this machine's processors, at least 2).
+            let workerCounts = [1, Runner.Options.defaultWorkers]
+            for workerCount in workerCounts {
                 var issue: [Double] = []
                 var bundle: [Double] = []
                 var outbox: [Double] = []
@@ -271,7 +275,7 @@ extension Couponbatch {
                 String(
                     format: "  the same %d periods and %d notifications, each by one plain INSERT … SELECT (medians): %.2f s and %.2f s",
                     count, count, deliveries, notifications))
-            for workerCount in [1, 4] {
+            for workerCount in workerCounts {
                 let floor = floors[workerCount] ?? 0
                 print(
                     String(

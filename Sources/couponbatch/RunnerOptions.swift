@@ -6,8 +6,12 @@ import Postgres
 
 /// Options of the commands that execute runs (`run`, `tick`, `scheduler`).
 struct RunnerOptions: ParsableArguments {
-    @Option(help: "Connections working in parallel (runs, and chunks of one run).")
-    var workers: Int = 4
+    @Option(
+        help: """
+            Connections working in parallel (runs, and chunks of one run). The default is this machine's processor \
+            count (2 to 16); raise it when PostgreSQL runs on a bigger machine than the runner.
+            """)
+    var workers: Int = Runner.Options.defaultWorkers
 
     @Option(help: "Seconds a run's lease lasts without a heartbeat before another runner may take it over.")
     var leaseSeconds: Int = 60
