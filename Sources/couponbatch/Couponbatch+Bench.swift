@@ -192,11 +192,13 @@ extension Couponbatch {
         /// each turn measuring the floor and every bundle figure side by side (in alternating
         /// order), and each ratio the median of the turns' own ratios: one run of each, or the
         /// fastest of each side, moved 0.2 from one run of the bench to the next on a quiet machine.
+        /// Seven turns: with five, the median ratio still moved 0.1 between two runs minutes apart
+        /// (single runs of the same job moved ±12% on this 2-core machine).
         func benchBundles(jobsDir benchJobs: String, _ connection: Connection) throws {
             let count = bundleSubscribers
             let jobsDir = try Self.writeBundleJobs(benchJobs)
             let binary = productBinary ?? CommandLine.arguments[0]
-            let turns = max(5, repeats)
+            let turns = max(7, repeats)
             print("== bundles: \(count) subscribers × 4 coupons; floor = an issue job writing the same 4 coupons to each member")
             print("   + outbox: the bundle job with a sink, writing one notification per member in each chunk's transaction")
             print("   next month: period 2 of every subscription, covered by the watermark the first month's run left")
