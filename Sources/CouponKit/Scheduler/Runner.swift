@@ -36,7 +36,11 @@ public final class Runner: Sendable {
         /// 4 workers took 1.3–1.46× the time of 2 for a capped template with stock (durable
         /// cluster, 1,000,000 members) and were no faster for an unlimited one. A runner whose
         /// database has more cores than it does raises `--workers`.
-        public static var defaultWorkers: Int { min(max(ProcessInfo.processInfo.activeProcessorCount, 2), 16) }
+        public static var defaultWorkers: Int { defaultWorkers(processors: ProcessInfo.processInfo.activeProcessorCount) }
+
+        /// The default for a machine with `processors`: at least 2, so that a scheduler on one
+        /// core still runs a second due job beside a long one; at most 16 connections.
+        public static func defaultWorkers(processors: Int) -> Int { min(max(processors, 2), 16) }
 
         /// The database settings of a runner's connections: keepalives, and an idle-in-transaction
         /// limit so that a transaction whose runner went silent ends and frees its locks. Not
