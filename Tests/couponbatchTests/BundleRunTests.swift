@@ -149,4 +149,28 @@ import Testing
         #expect(delivered.reduce(0, +) == 6000, "\(delivered)")
         #expect(try fixture.int("SELECT sum(issued) FROM template_stock") == 3000 * 7)
     }
+
+    /// A member's coupons are numbered in subscription id order whatever order the server returns
+    /// the subscriptions in: the chunk's read orders by member only, and rows of one member may
+    /// come in the order they were written, here the higher id first.
+    @Test func aMembersCouponsAreNumberedInSubscriptionIdOrder() throws {
+        let fixture = try IssueFixture.bundles()
+        try fixture.addMembers(1...2)
+        for (id, plan) in [(900, "monthly"), (800, "quarterly")] {
+            _ = try fixture.int(
+                """
+                WITH s AS (
+                    INSERT INTO subscriptions (id, external_id, member_id, plan, started_at, anchor_day, paid_through)
+                    VALUES ($1::bigint, 'S' || $1::text, 1, $2, '2026-01-15T10:00:00+08:00', 15, '2027-01-14') RETURNING 1)
+                SELECT count(*) FROM s
+                """, [Int64(id), plan])
+        }
+        let result = try fixture.run("bundles", at: "2026-02-02T00:00:00Z")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try fixture.deliveries(external: "S800") == ["1:delivered"])
+        #expect(try fixture.deliveries(external: "S900") == ["1:delivered"])
+        // Subscription 800 (quarterly: two blind boxes) first, then 900 (monthly: four coupons).
+        let seqs = try fixture.rows("SELECT template_key, seq::text FROM coupons WHERE member_id = 1 ORDER BY seq")
+        #expect(seqs.map { $0["template_key"] ?? "?" } == ["m-box", "m-box", "m-cash", "m-cash", "m-gift", "m-welcome"])
+    }
 }

@@ -132,8 +132,9 @@ enum BundleAllocation {
             }
         }
         // Coupon numbers per member, in subscription and period order. The read returns the
-        // subscriptions in member and id order and their periods come oldest first, so this sort
-        // finds them in order (Swift's sort takes one pass over sorted input).
+        // subscriptions in member order (a member's nearly always in id order) and their periods
+        // come oldest first, so this sort finds them in order or nearly (Swift's sort takes one
+        // pass over sorted input).
         candidates.sort { ($0.memberID, $0.subscriptionID, $0.period) < ($1.memberID, $1.subscriptionID, $1.period) }
         var member: Int64?
         var nextSeq = 0
