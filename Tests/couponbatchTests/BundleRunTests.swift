@@ -155,7 +155,7 @@ import Testing
     /// come in the order they were written, here the higher id first.
     @Test func aMembersCouponsAreNumberedInSubscriptionIdOrder() throws {
         let fixture = try IssueFixture.bundles()
-        try fixture.addMembers(1...2)
+        try fixture.addMembers(1...1)
         for (id, plan) in [(900, "monthly"), (800, "quarterly")] {
             _ = try fixture.int(
                 """
@@ -170,7 +170,7 @@ import Testing
         #expect(try fixture.deliveries(external: "S800") == ["1:delivered"])
         #expect(try fixture.deliveries(external: "S900") == ["1:delivered"])
         // Subscription 800 (quarterly: two blind boxes) first, then 900 (monthly: four coupons).
-        let seqs = try fixture.rows("SELECT template_key, seq::text FROM coupons WHERE member_id = 1 ORDER BY seq")
-        #expect(seqs.map { $0["template_key"] ?? "?" } == ["m-box", "m-box", "m-cash", "m-cash", "m-gift", "m-welcome"])
+        let inSeqOrder = try fixture.rows("SELECT template_key FROM coupons WHERE member_id = 1 ORDER BY seq")
+        #expect(inSeqOrder.map { $0["template_key"] ?? "?" } == ["m-box", "m-box", "m-cash", "m-cash", "m-gift", "m-welcome"])
     }
 }

@@ -27,6 +27,7 @@ enum BundleChunkStatement {
         // second statement over just those: a LATERAL probe costs every row of the chunk its
         // rescan even when a one-time filter skips the index (36 ms against 7 ms for 20,000
         // subscriptions, EXPLAIN ANALYZE).
+        //
         // Ordered by member only, so the member index's order serves: a tie-break on `id` had the
         // server sort each member's rows again (an incremental sort), 8 of the read's 29 ms of
         // backend CPU per 20,000 subscriptions. `BundleAllocation.decide` puts a member's
