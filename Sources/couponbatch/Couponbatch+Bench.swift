@@ -464,17 +464,23 @@ enum ChildProcess {
     }
 
     /// `databaseURL` reaches the child through its environment, never its command line (ps shows that).
+    /// Only the child's: setting it in this process's environment made a later `connect()` here
+    /// follow the last child to a scratch database, dropped by then (a `make bench` ended with
+    /// exit 69 right after the issuance rows).
     static func run(_ executable: String, _ arguments: [String], databaseURL: String? = nil) throws -> Usage {
-        if let databaseURL { setenv("DATABASE_URL", databaseURL, 1) }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        var environment = ProcessInfo.processInfo.environment
+        if let databaseURL { environment["DATABASE_URL"] = databaseURL }
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
         guard spawned == 0 else { throw ConfigurationError("cannot start \(executable): error \(spawned)") }
         var status: Int32 = 0
         var usage = rusage()
