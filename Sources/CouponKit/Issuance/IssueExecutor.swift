@@ -227,7 +227,7 @@ public struct IssueExecutor: JobExecutor {
     }
 
     /// Inserts the packs of `statement`'s arms and takes their coupons from stock (see
-    /// `IssueChunkStatement.insert`), with JIT off. When a concurrent run gives one of the members
+    /// `IssueChunkStatement.insert` and `takeStock`), with JIT off. When a concurrent run gives one of the members
     /// a limited template first, the insert collides on `cap_seq` once that run commits; it is then
     /// redone in a fresh snapshot, in which the cap and interval checks see the other run's
     /// coupons. The savepoint it returns to is left in place (committed with the chunk), which
@@ -240,11 +240,15 @@ public struct IssueExecutor: JobExecutor {
         // Sent with the insert, in one round trip.
         tx.sendWithNext(IssueChunkStatement.settings)
         if limited { tx.sendWithNext("SAVEPOINT issue_packs") }
-        let insert = statement.insert(members, limits: limits, stock: stock, countScanned: countScanned)
+        let insert = statement.insert(members, limits: limits, countScanned: countScanned)
         for _ in 0..<(limited ? Self.capCollisionRetries : 1) {
             do {
                 let result = try IssueChunkStatement.result(try tx.query(insert.sql, insert.parameters))
-                if !result.stockTaken { throw StockContention(key: stock.map(\.key).joined(separator: ", ")) }
+                if let take = statement.takeStock(stock, written: result),
+                    try tx.query(take.sql, take.parameters).row(0).decode(0, as: Bool.self) == false
+                {
+                    throw StockContention(key: stock.map(\.key).joined(separator: ", "))
+                }
                 return result
             } catch let error as PostgresError
                 where limited && error.code == .uniqueViolation && error.constraint == IssueChunkStatement.capConstraint
