@@ -456,7 +456,8 @@ extension Couponbatch {
     }
 }
 
-/// Runs a child process and reports its exit status and peak resident memory (wait4's rusage).
+/// Runs a child process and reports its exit status and peak resident memory (as the child
+/// measured it, `PeakMemoryReport`; wait4's rusage would count this process's peak too).
 enum ChildProcess {
     struct Usage {
         let status: Int32
@@ -472,6 +473,9 @@ enum ChildProcess {
         defer { argv.forEach { free($0) } }
         var environment = ProcessInfo.processInfo.environment
         if let databaseURL { environment["DATABASE_URL"] = databaseURL }
+        let peakFile = FileManager.default.temporaryDirectory.appendingPathComponent("couponbatch-peak-\(getpid())-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: peakFile) }
+        environment[PeakMemoryReport.variable] = peakFile
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
@@ -486,6 +490,9 @@ enum ChildProcess {
         var usage = rusage()
         _ = wait4(pid, &status, 0, &usage)
         let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Usage(status: exitStatus, maxRSSKilobytes: usage.ru_maxrss)
+        // A child that is not couponbatch, or one killed before its exit handlers ran, reports
+        // nothing: then the rusage figure, an upper bound.
+        let reported = (try? String(contentsOfFile: peakFile, encoding: .utf8)).flatMap { Int($0) }
+        return Usage(status: exitStatus, maxRSSKilobytes: reported ?? usage.ru_maxrss)
     }
 }

@@ -22,6 +22,7 @@ struct Couponbatch: ParsableCommand {
     )
 
     static func main() {
+        PeakMemoryReport.installIfAsked()
         do {
             var command = try parseAsRoot()
             try command.run()
