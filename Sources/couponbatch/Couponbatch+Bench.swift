@@ -464,6 +464,21 @@ enum ChildProcess {
         let maxRSSKilobytes: Int
     }
 
+    /// This process's environment as it is now (`environ`: the bench sets and unsets secrets
+    /// between children, which `ProcessInfo.environment`, read once, did not show them), with
+    /// `overrides` in place of any of the same names.
+    static func childEnvironment(_ overrides: [String: String]) -> [String] {
+        var entries: [String] = []
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            let name = text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? text
+            if overrides[name] == nil { entries.append(text) }
+            cursor += 1
+        }
+        return entries + overrides.map { "\($0.key)=\($0.value)" }
+    }
+
     /// `databaseURL` reaches the child through its environment, never its command line (ps shows that).
     /// Only the child's: setting it in this process's environment made a later `connect()` here
     /// follow the last child to a scratch database, dropped by then (a `make bench` ended with
@@ -471,12 +486,11 @@ enum ChildProcess {
     static func run(_ executable: String, _ arguments: [String], databaseURL: String? = nil) throws -> Usage {
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        var environment = ProcessInfo.processInfo.environment
-        if let databaseURL { environment["DATABASE_URL"] = databaseURL }
         let peakFile = FileManager.default.temporaryDirectory.appendingPathComponent("couponbatch-peak-\(getpid())-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: peakFile) }
-        environment[PeakMemoryReport.variable] = peakFile
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        var overrides = [PeakMemoryReport.variable: peakFile]
+        if let databaseURL { overrides["DATABASE_URL"] = databaseURL }
+        let envp = childEnvironment(overrides).map { strdup($0) } + [nil]
         defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
         var actions = posix_spawn_file_actions_t()
