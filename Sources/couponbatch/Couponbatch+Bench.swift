@@ -486,7 +486,8 @@ enum ChildProcess {
     static func run(_ executable: String, _ arguments: [String], databaseURL: String? = nil) throws -> Usage {
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let peakFile = FileManager.default.temporaryDirectory.appendingPathComponent("couponbatch-peak-\(getpid())-\(UUID().uuidString)").path
+        let peakFile = FileManager.default.temporaryDirectory
+            .appendingPathComponent("couponbatch-peak-\(getpid())-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: peakFile) }
         var overrides = [PeakMemoryReport.variable: peakFile]
         if let databaseURL { overrides["DATABASE_URL"] = databaseURL }

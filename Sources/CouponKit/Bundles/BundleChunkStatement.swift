@@ -165,11 +165,11 @@ enum BundleChunkStatement {
     ///
     /// The coupons are counted in `template_stock` (`stock`, per template) after they are written,
     /// by a second statement (`stockStatement`): the rows stay locked until the chunk commits, and
-    /// other chunks wait for them. Not by a last CTE of this one, as issue chunks do: ordering it
-    /// after the inserts meant reading every inserted row back (`RETURNING 1`, counted), and the
-    /// 80,000 rows of a 20,000-member chunk went through a tuplestore that spilled to disk, 25 ms
-    /// of the chunk's 530 (EXPLAIN ANALYZE); a statement's unreferenced CTEs run after its main
-    /// query, so the count had to be referenced.
+    /// other chunks wait for them. Not by a last CTE of this one (issue chunks changed the same
+    /// way, `IssueChunkStatement.takeStock`): a statement's unreferenced CTEs run after its main
+    /// query, so ordering the count after the inserts meant reading every inserted row back
+    /// (`RETURNING 1`, counted), and the 80,000 rows of a 20,000-member chunk went through a
+    /// tuplestore that spilled to disk, 25 ms of the chunk's 530 (EXPLAIN ANALYZE).
     ///
     /// With an outbox, the chunk's coupon ids are drawn from the coupons' own sequence before
     /// anything is inserted (`CouponIDs`), so each member's notification takes its ids as a slice of
@@ -211,7 +211,8 @@ enum BundleChunkStatement {
         let notifications = try row.decode(1, as: Int64.self)
         // The coupons are counted in stock by a statement of their own, after they are written (see `write`).
         if !prepared.stockKeys.isEmpty {
-            let taken = try tx.query(stockStatement, [prepared.stockKeys, prepared.stockCounts]).row(0).decode(0, as: Int64.self)
+            let taken = try tx.query(stockStatement, [prepared.stockKeys, prepared.stockCounts])
+                .row(0).decode(0, as: Int64.self)
             // Another run took the stock first (or the template has less now): the engine redoes the chunk.
             guard taken == prepared.stockKeys.count else {
                 throw IssueExecutor.StockContention(key: prepared.stockKeys.joined(separator: ", "))

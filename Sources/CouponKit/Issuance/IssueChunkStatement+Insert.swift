@@ -53,8 +53,9 @@ extension IssueChunkStatement {
     /// member id (by event id for events, first come first served). `countScanned` adds the
     /// number of members in a range.
     ///
-    /// One statement, so a chunk costs one round trip however many arms and templates it has: on
-    /// a busy server each round trip waits for the client and the backend to be scheduled again.
+    /// One statement (and `takeStock`'s), so a chunk costs two round trips however many arms and
+    /// templates it has: on a busy server each round trip waits for the client and the backend to
+    /// be scheduled again.
     /// The eligible members are materialized once, with their arm and cap numbers: the packs'
     /// coupons are joined to them, and with the members on the inner side of that join they would
     /// be found again for every coupon. The writes are data-modifying CTEs, which PostgreSQL runs

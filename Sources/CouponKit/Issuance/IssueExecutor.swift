@@ -227,10 +227,10 @@ public struct IssueExecutor: JobExecutor {
     }
 
     /// Inserts the packs of `statement`'s arms and takes their coupons from stock (see
-    /// `IssueChunkStatement.insert` and `takeStock`), with JIT off. When a concurrent run gives one of the members
-    /// a limited template first, the insert collides on `cap_seq` once that run commits; it is then
-    /// redone in a fresh snapshot, in which the cap and interval checks see the other run's
-    /// coupons. The savepoint it returns to is left in place (committed with the chunk), which
+    /// `IssueChunkStatement.insert` and `takeStock`), with JIT off. When a concurrent run gives one
+    /// of the members a limited template first, the insert collides on `cap_seq` once that run
+    /// commits; it is then redone in a fresh snapshot, in which the cap and interval checks see the
+    /// other run's coupons. The savepoint it returns to is left in place (committed with the chunk), which
     /// saves a round trip per chunk.
     private func insertPacks(
         _ statement: IssueChunkStatement, _ members: IssueChunkStatement.Members, limits: [Int64?],
