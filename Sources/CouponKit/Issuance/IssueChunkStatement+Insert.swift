@@ -178,13 +178,17 @@ extension IssueChunkStatement {
     func takeStock(_ stock: [StockDraw], written result: Result) -> (sql: String, parameters: [any PostgresBindable])? {
         // Coupons per template, counted where each line's are; each row must be counted, or stock
         // ran out (or was given to a template without) under another transaction.
-        var drawn: [String: Int64] = [:]
-        var places: [(key: String, counted: StockDraw.Where)] = []
+        struct Place: Hashable {
+            let key: String
+            let counted: StockDraw.Where
+        }
+        var drawn: [Place: Int64] = [:]
+        var places: [Place] = []  // in the order first drawn
         for draw in stock {
             let coupons = draw.quantity * (result.arms[draw.arm]?.members ?? 0)
             guard coupons > 0 else { continue }
-            let place = "\(draw.counted.rawValue) \(draw.key)"
-            if drawn[place] == nil { places.append((draw.key, draw.counted)) }
+            let place = Place(key: draw.key, counted: draw.counted)
+            if drawn[place] == nil { places.append(place) }
             drawn[place, default: 0] += coupons
         }
         guard !places.isEmpty else { return nil }
@@ -195,7 +199,7 @@ extension IssueChunkStatement {
             WITH drawn AS (
                 SELECT d.key, d.counted, d.coupons
                 FROM unnest(\(p.add(places.map(\.key)))::text[], \(p.add(places.map(\.counted.rawValue)))::int[],
-                            \(p.add(places.map { drawn["\($0.counted.rawValue) \($0.key)"] ?? 0 }))::bigint[])
+                            \(p.add(places.map { drawn[$0] ?? 0 }))::bigint[])
                     AS d(key, counted, coupons)),
             stock_taken AS (
                 UPDATE template_stock t SET issued = t.issued + d.coupons FROM drawn d
