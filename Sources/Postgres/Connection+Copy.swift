@@ -183,7 +183,7 @@ public struct CopyInWriter: ~Copyable {
     /// A timestamptz: UTC text in text format, microseconds since 2000-01-01 in binary format.
     public mutating func field(_ date: Date) {
         if format == .binary {
-            let micros = Int64(((date.timeIntervalSince1970 - 946_684_800) * 1_000_000).rounded())
+            let micros = Int64(((date.timeIntervalSince1970 - PostgresTime.secondsFrom1970To2000) * 1_000_000).rounded())
             appendBigEndian(UInt32(8))
             appendBigEndian(UInt64(bitPattern: micros))
             return

@@ -4,6 +4,7 @@ import CLibPQ
 struct QueuedStatement {
     let sql: String
     let texts: [String?]
+    var binaryResults = false
 }
 
 extension Connection {
@@ -50,7 +51,8 @@ extension Connection {
         defer { _ = PQexitPipelineMode(handle) }
         for statement in statements {
             let sent = try withParameterPointers(statement.texts) { pointers throws(PostgresError) in
-                PQsendQueryParams(handle, statement.sql, Int32(statement.texts.count), nil, pointers, nil, nil, 0)
+                PQsendQueryParams(
+                    handle, statement.sql, Int32(statement.texts.count), nil, pointers, nil, nil, statement.binaryResults ? 1 : 0)
             }
             guard sent == 1 else { throw lastError() }
         }

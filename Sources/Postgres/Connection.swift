@@ -78,14 +78,20 @@ public final class Connection {
     public var backendPID: Int32 { PQbackendPID(handle) }
 
     /// Runs one statement with `$n` parameters and returns its result.
+    ///
+    /// With `binaryResults`, every column comes in PostgreSQL's binary form (read it with
+    /// `Row.binaryInteger`): for large reads of integers and times, where making and parsing
+    /// decimal text costs the server and the client more than the rows themselves.
     @discardableResult
-    public func query(_ sql: String, _ parameters: [any PostgresBindable] = []) throws(PostgresError)
-        -> QueryResult
+    public func query(_ sql: String, _ parameters: [any PostgresBindable] = [], binaryResults: Bool = false)
+        throws(PostgresError) -> QueryResult
     {
         let texts = parameters.map { $0.postgresText }
-        if !queued.isEmpty { return try sendQueued(with: QueuedStatement(sql: sql, texts: texts)) }
+        if !queued.isEmpty {
+            return try sendQueued(with: QueuedStatement(sql: sql, texts: texts, binaryResults: binaryResults))
+        }
         let result = try withParameterPointers(texts) { pointers throws(PostgresError) in
-            PQexecParams(handle, sql, Int32(texts.count), nil, pointers, nil, nil, 0)
+            PQexecParams(handle, sql, Int32(texts.count), nil, pointers, nil, nil, binaryResults ? 1 : 0)
         }
         return try checked(result)
     }

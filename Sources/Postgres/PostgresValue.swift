@@ -145,6 +145,22 @@ public struct PostgresJSON<Value: Codable>: PostgresBindable, PostgresDecodable 
 
 /// timestamptz text in and out. The session runs with TimeZone=UTC and DateStyle=ISO, so the
 /// server prints `2026-11-23 11:03:04.123456+00`.
+/// PostgreSQL's binary forms of times count from 2000-01-01 (UTC): a timestamptz in
+/// microseconds, a date in days; ±infinity are the extreme values.
+public enum PostgresTime {
+    public static let daysFrom1970To2000 = 10_957
+    static let secondsFrom1970To2000: Double = 946_684_800
+
+    /// The instant of a binary timestamptz (`Row.binaryInteger`); infinity as a distant date.
+    public static func date(microsecondsSince2000 micros: Int64) -> Date {
+        // Counted from 1970 in whole microseconds first, as a text timestamp would be read.
+        let (since1970, overflow) = micros.addingReportingOverflow(946_684_800_000_000)
+        if micros == .min { return .distantPast }
+        if micros == .max || overflow { return .distantFuture }
+        return Date(timeIntervalSince1970: Double(since1970) / 1_000_000)
+    }
+}
+
 enum PostgresTimestamp {
     static func format(_ date: Date) -> String {
         let totalMicros = (date.timeIntervalSince1970 * 1_000_000).rounded()

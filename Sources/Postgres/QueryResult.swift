@@ -51,6 +51,26 @@ public struct Row {
         return try body(UnsafeRawBufferPointer(start: value, count: Int(PQgetlength(result.raw, index, col))))
     }
 
+    /// A column of a binary result (`Connection.query(_:_:binaryResults:)`) holding a smallint,
+    /// integer or bigint, or a date (days since 2000-01-01) or timestamptz (microseconds since
+    /// 2000-01-01 UTC) as PostgreSQL counts them; nil for NULL.
+    public func binaryInteger(_ column: Int) throws(PostgresError) -> Int64? {
+        let col = Int32(column)
+        if PQgetisnull(result.raw, index, col) == 1 { return nil }
+        guard PQfformat(result.raw, col) == 1, let value = PQgetvalue(result.raw, index, col) else {
+            throw PostgresError(kind: .decoding, message: "column \(name(column)) is not in binary form")
+        }
+        let bytes = UnsafeRawBufferPointer(start: value, count: Int(PQgetlength(result.raw, index, col)))
+        // Network byte order, sign-extended from the value's own width.
+        switch bytes.count {
+        case 2: return Int64(Int16(bigEndian: bytes.loadUnaligned(as: Int16.self)))
+        case 4: return Int64(Int32(bigEndian: bytes.loadUnaligned(as: Int32.self)))
+        case 8: return Int64(bigEndian: bytes.loadUnaligned(as: Int64.self))
+        default:
+            throw PostgresError(kind: .decoding, message: "column \(name(column)) is \(bytes.count) bytes, not an integer")
+        }
+    }
+
     public func decode<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws(PostgresError) -> T {
         guard let value = try decodeIfPresent(column, as: type) else {
             throw PostgresError(kind: .decoding, message: "column \"\(column)\" is NULL, expected \(T.self)")

@@ -138,6 +138,33 @@ import Testing
         #expect(try row.decode("nan", as: Double.self).isNaN)
     }
 
+    @Test func binaryResultsDecodeIntegersDatesAndInstants() throws {
+        let db = try TestDatabase()
+        let c = try db.connect()
+        let sql = """
+            SELECT (-7)::smallint, $1::int, $2::bigint, date '1969-12-31', $3::timestamptz, NULL::bigint,
+                   'infinity'::timestamptz, '-infinity'::timestamptz
+            """
+        let instant = Date(timeIntervalSince1970: 1_795_000_000.123456)
+        let row = try c.query(sql, [Int32.min, Int64.max, instant], binaryResults: true).row(0)
+        #expect(try row.binaryInteger(0) == -7)
+        #expect(try row.binaryInteger(1) == Int64(Int32.min))
+        #expect(try row.binaryInteger(2) == Int64.max)
+        // A date counts days from 2000-01-01: the day before 1970 is day -1 counted from 1970.
+        #expect(try row.binaryInteger(3).map { Int($0) + PostgresTime.daysFrom1970To2000 } == -1)
+        let micros = try #require(try row.binaryInteger(4))
+        #expect(abs(PostgresTime.date(microsecondsSince2000: micros).timeIntervalSince(instant)) < 0.000_001)
+        #expect(try row.binaryInteger(5) == nil)
+        #expect(try row.binaryInteger(6).map(PostgresTime.date(microsecondsSince2000:)) == .distantFuture)
+        #expect(try row.binaryInteger(7).map(PostgresTime.date(microsecondsSince2000:)) == .distantPast)
+        // Through a pipeline too, and a text result is refused rather than misread.
+        c.sendWithNext("SET application_name = 'binary-test'")
+        #expect(try c.query("SELECT 42::int", binaryResults: true).row(0).binaryInteger(0) == 42)
+        let text = try c.query("SELECT 42::int").row(0)
+        let refused = #expect(throws: PostgresError.self) { try text.binaryInteger(0) }
+        #expect(refused?.message.contains("binary") == true)
+    }
+
     @Test func rowsStreamOneAtATime() throws {
         let db = try TestDatabase()
         let c = try db.connect()

@@ -20,9 +20,6 @@ enum BundleChunkStatement {
         lower: Int64, upper: Int64, plans: [String], watermarks: [BundleWatermark]? = nil, _ connection: Connection
     ) throws -> [SubscriptionRecord] {
         var records: [SubscriptionRecord] = []
-        // The plan travels as its place in `plans`; times as microseconds and days since 1970:
-        // cheap to send and decode, exact (date_part's
-        // double holds an instant to well under a microsecond; extract's numeric cost more).
         // Which subscriptions need their periods probed is decided here, and the probes are a
         // second statement over just those: a LATERAL probe costs every row of the chunk its
         // rescan even when a one-time filter skips the index (36 ms against 7 ms for 20,000
@@ -32,41 +29,47 @@ enum BundleChunkStatement {
         // server sort each member's rows again (an incremental sort), 8 of the read's 29 ms of
         // backend CPU per 20,000 subscriptions. `BundleAllocation.decide` puts a member's
         // subscriptions in id order itself.
+        //
+        // The columns come in binary form, as stored (times as microseconds and dates as days
+        // since 2000): no decimal text to make on the server and parse here. A job of one plan
+        // (the usual case) compares with that plan's values directly; looking each row's plan up
+        // in arrays three times (`array_position`) doubled the server's time for the read
+        // (EXPLAIN ANALYZE of 20,000 subscriptions: 12–19 ms against 5–8 ms).
         let marks = watermarks ?? plans.map { _ in BundleWatermark.none }
+        let onePlan = plans.count == 1
+        let planNumber = onePlan ? "1" : "array_position($3::text[], s.plan)"
+        let covered = onePlan ? "$4::text::xid8" : "($4::text[]::xid8[])[\(planNumber)]"
+        let fresh = onePlan ? "$5::text::xid8" : "($5::text[]::xid8[])[\(planNumber)]"
+        let coverHorizons = marks.map { String($0.coverHorizon) }
+        let freshHorizons = marks.map { String($0.freshHorizon) }
         let result = try connection.query(
             """
-            SELECT s.id, s.member_id, array_position($3::text[], s.plan) AS plan_no,
-                   (date_part('epoch', s.started_at) * 1000000)::bigint AS started,
-                   s.paid_through - date '1970-01-01' AS paid_through,
-                   (date_part('epoch', s.paused_from) * 1000000)::bigint AS paused_from,
-                   (date_part('epoch', s.paused_until) * 1000000)::bigint AS paused_until,
-                   s.ends_on - date '1970-01-01' AS ends_on,
+            SELECT s.id, s.member_id, \(planNumber) AS plan_no, s.started_at, s.paid_through,
+                   s.paused_from, s.paused_until, s.ends_on,
                    CASE WHEN $6::boolean OR s.id = ANY((
                             SELECT coalesce(array_agg(DISTINCT w.subscription_id), '{}') FROM bundle_deliveries w
                             WHERE w.status = 'waiting_stock' AND w.member_id >= $1 AND w.member_id < $2)::bigint[]) THEN 0
-                        WHEN s.terms_xid < ($4::text[]::xid8[])[array_position($3::text[], s.plan)] THEN 1
-                        WHEN s.created_xid > ($5::text[]::xid8[])[array_position($3::text[], s.plan)] THEN 2
+                        WHEN s.terms_xid < \(covered) THEN 1
+                        WHEN s.created_xid > \(fresh) THEN 2
                         ELSE 0 END AS mode
             FROM subscriptions s
-            WHERE s.member_id >= $1 AND s.member_id < $2 AND s.plan = ANY($3::text[])
+            WHERE s.member_id >= $1 AND s.member_id < $2 AND s.plan = \(onePlan ? "$3" : "ANY($3::text[])")
             ORDER BY s.member_id
             """,
-            [
-                lower, upper, plans, marks.map { String($0.coverHorizon) }, marks.map { String($0.freshHorizon) },
-                watermarks == nil,
-            ])
+            onePlan
+                ? [lower, upper, plans[0], coverHorizons[0], freshHorizons[0], watermarks == nil]
+                : [lower, upper, plans, coverHorizons, freshHorizons, watermarks == nil],
+            binaryResults: true)
         records.reserveCapacity(result.count)
-        // Integers are read from libpq's bytes: the generic decode made a String and looked up
-        // conformances per value, a fifth of a chunk's client time.
         for row in result.rows {
-            let planIndex = Int(try integer(row, 2) ?? 0) - 1
+            let planIndex = Int(try row.binaryInteger(2) ?? 0) - 1
             guard plans.indices.contains(planIndex) else { continue }
             func instant(_ column: Int) throws -> Date? {
-                try integer(row, column).map { Date(timeIntervalSince1970: Double($0) / 1_000_000) }
+                try row.binaryInteger(column).map(PostgresTime.date(microsecondsSince2000:))
             }
             func day(_ column: Int) throws -> CalendarDay? {
-                try integer(row, column).map {
-                    let civil = CronCivil.date(days: Int($0))
+                try row.binaryInteger(column).map {
+                    let civil = CronCivil.date(days: Int($0) + PostgresTime.daysFrom1970To2000)
                     return CalendarDay(clampingYear: civil.year, month: civil.month, day: civil.day)
                 }
             }
@@ -74,13 +77,13 @@ enum BundleChunkStatement {
             if let from = try instant(5), let until = try instant(6), until >= from {
                 pause = DateInterval(start: from, end: until)
             }
-            let mode = try integer(row, 8)
+            let mode = try row.binaryInteger(8)
             let terms = SubscriptionTerms(
                 startedAt: try instant(3) ?? Date.distantPast, paidThrough: try day(4) ?? CalendarDay(clampingYear: 1, month: 1, day: 1),
                 pause: pause, endsOn: try day(7))
             records.append(
                 SubscriptionRecord(
-                    id: try integer(row, 0) ?? 0, memberID: try integer(row, 1) ?? 0,
+                    id: try row.binaryInteger(0) ?? 0, memberID: try row.binaryInteger(1) ?? 0,
                     plan: plans[planIndex], terms: terms, settled: 0, covered: mode == 1, probed: mode == 0))
         }
         try probe(&records, connection)
@@ -108,35 +111,13 @@ enum BundleChunkStatement {
                 ORDER BY d.period DESC LIMIT 1
             ) x ON true
             ORDER BY p.place
-            """, [ids.text])
+            """, [ids.text], binaryResults: true)
         guard result.count == places.count else {
             throw PostgresError(kind: .decoding, message: "the periods' probe returned \(result.count) rows for \(places.count) subscriptions")
         }
         for (row, place) in zip(result.rows, places) {
-            records[place].settled = Int(try integer(row, 0) ?? 0)
-            records[place].recorded = Int(try integer(row, 1) ?? 0)
-        }
-    }
-
-    /// A bigint column as libpq holds it (decimal text), nil for NULL.
-    private static func integer(_ row: Row, _ column: Int) throws -> Int64? {
-        let value: Int64?? = row.withBytes(column) { bytes in
-            guard !bytes.isEmpty else { return nil }
-            let negative = bytes[0] == UInt8(ascii: "-")
-            var magnitude: Int64 = 0
-            for byte in bytes.dropFirst(negative ? 1 : 0) {
-                let digit = Int64(byte) - 48
-                guard digit >= 0, digit <= 9 else { return nil }
-                let (times, overflow) = magnitude.multipliedReportingOverflow(by: 10)
-                guard !overflow, times <= Int64.max - digit else { return nil }
-                magnitude = times + digit
-            }
-            return negative ? -magnitude : magnitude
-        }
-        switch value {
-        case .none: return nil
-        case .some(.none): throw PostgresError(kind: .decoding, message: "column \(column) of a subscription is not an integer")
-        case .some(.some(let number)): return number
+            records[place].settled = Int(try row.binaryInteger(0) ?? 0)
+            records[place].recorded = Int(try row.binaryInteger(1) ?? 0)
         }
     }
 
@@ -307,9 +288,13 @@ enum BundleChunkStatement {
         let constants = columns.filter { $0.values.single != nil && $0.name != "plan_no" }.compactMap { column in
             column.values.single.map { "\(p.add($0))::\(column.type) AS \(column.name)" }
         }
+        // The arrays are unnested in the select list (a ProjectSet node streaming them in
+        // lockstep), not in FROM, where each array's elements went into a tuplestore first:
+        // EXPLAIN ANALYZE of three arrays of 20,000, 3.5–3.9 ms against 9.9–10.6 ms, and `i`
+        // is scanned twice a chunk.
+        let unnested = arrays.map { "unnest(\(p.add($0.values.text))::\($0.type)[]) AS \($0.name)" }
         let rows = """
-            unnest(\(arrays.map { "\(p.add($0.values.text))::\($0.type)[]" }.joined(separator: ", ")))
-                AS i(\(arrays.map(\.name).joined(separator: ", ")))\(constants.isEmpty ? "" : """
+            (SELECT \(unnested.joined(separator: ", "))) AS i\(constants.isEmpty ? "" : """
 
                 CROSS JOIN (SELECT \(constants.joined(separator: ", "))) AS k
                 """)
