@@ -82,4 +82,33 @@ import Testing
         #expect(BundleExecutor.chunks(from: 10, to: 13, size: 2, readAhead: true).map(\.upper) == [11, 13])
         #expect(BundleExecutor.chunks(from: 10, to: 10, size: 2, readAhead: true).isEmpty)
     }
+    /// What a chunk reports of its decided periods: members counted once however many
+    /// subscriptions and periods they have, skipped and waiting periods apart, and the coupons per
+    /// template of the delivered periods only (the welcome with first periods).
+    @Test func aChunksCountsAndTallyCountEachMemberOnceAndOnlyDeliveredCoupons() throws {
+        var paused = Self.subscription(3, member: 9, started: "2026-02-10T10:00:00+08:00", settled: 1)
+        paused.terms.pause = DateInterval(
+            start: BundleScheduleTests.instant("2026-03-01T00:00:00Z"), end: BundleScheduleTests.instant("2026-04-01T00:00:00Z"))
+        let subscriptions = [
+            Self.subscription(1, member: 7, started: "2026-04-20T10:00:00+08:00"),
+            Self.subscription(2, member: 7, started: "2026-03-10T10:00:00+08:00", settled: 1),
+            paused,
+            Self.subscription(4, member: 11, started: "2026-04-02T10:00:00+08:00"),
+        ]
+        // `a` runs out after member 7's and member 9's periods: member 11's waits.
+        let planned = try BundleAllocation.decide(subscriptions, plan: Self.runPlan, through: Self.slot, available: ["a": 10])
+        let counts = BundleExecutor.plannedCounts(subscriptions, planned)
+        let delivered = planned.filter { $0.status == .delivered }
+        #expect(counts["periods_delivered"] == Int64(delivered.count))
+        #expect(counts["periods_skipped"] == 1)
+        #expect(counts["periods_waiting_stock"] == Int64(planned.filter { $0.status == .waitingStock }.count))
+        #expect(counts["periods_waiting_stock"] ?? 0 > 0)
+        #expect(counts["members_delivered"] == Int64(Set(delivered.map(\.memberID)).count))
+        #expect(counts["subscriptions_scanned"] == 4)
+        let tally = BundleExecutor.PackTally(planned, Self.runPlan)
+        let firsts = Int64(delivered.filter { $0.period == 1 }.count)
+        #expect(tally.issued.map(\.key) == ["a", "b", "welcome"])
+        #expect(tally.issued.map(\.count) == [2 * Int64(delivered.count), Int64(delivered.count), firsts])
+        #expect(tally.faceValue == 1000 * (3 * Int64(delivered.count) + firsts))
+    }
 }

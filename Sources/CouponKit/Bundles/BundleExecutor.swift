@@ -97,20 +97,33 @@ public struct BundleExecutor: JobExecutor {
     /// the periods are decided (for a chunk read ahead, on the read-ahead thread, so the worker
     /// does not count 20,000 periods between its write and its commit).
     static func plannedCounts(_ subscriptions: [SubscriptionRecord], _ planned: [PlannedDelivery]) -> RunCounts {
-        var periods: [PlannedDelivery.Status: Int64] = [:]
-        var members = Set<Int64>()
+        var delivered: Int64 = 0
+        var skipped: Int64 = 0
+        var waiting: Int64 = 0
+        // `BundleAllocation.decide` returns a member's periods together (in member order), so a
+        // member delivered to is counted where the delivered periods' member changes: no set of
+        // 20,000 members per chunk.
+        var members: Int64 = 0
+        var lastMember: Int64?
         for delivery in planned {
-            periods[delivery.status, default: 0] += 1
-            if delivery.status == .delivered { members.insert(delivery.memberID) }
+            switch delivery.status {
+            case .delivered: delivered += 1
+            case .skipped: skipped += 1
+            case .waitingStock: waiting += 1
+            }
+            if delivery.status == .delivered, delivery.memberID != lastMember {
+                members += 1
+                lastMember = delivery.memberID
+            }
         }
         return [
             "subscriptions_scanned": Int64(subscriptions.count),
             // How many needed the probe of their periods (the rest a watermark answered).
             "subscriptions_probed": Int64(subscriptions.lazy.filter(\.probed).count),
-            "periods_delivered": periods[.delivered] ?? 0,
-            "periods_skipped": periods[.skipped] ?? 0,
-            "periods_waiting_stock": periods[.waitingStock] ?? 0,
-            "members_delivered": Int64(members.count),
+            "periods_delivered": delivered,
+            "periods_skipped": skipped,
+            "periods_waiting_stock": waiting,
+            "members_delivered": members,
             // Subscriptions that reached the catch-up limit still have periods due: the run must not
             // advance the watermark past them.
             "subscriptions_capped": capped(planned),
@@ -147,7 +160,7 @@ public struct BundleExecutor: JobExecutor {
             }
             let planned = try BundleAllocation.decide(
                 subscriptions, plan: runPlan, through: runPlan.issuedAt, available: available)
-            let tally = PackTally(planned.filter { $0.status == .delivered }, runPlan)
+            let tally = PackTally(planned, runPlan)
             let written = try BundleChunkStatement.write(
                 planned, plan: runPlan, runID: runID, stock: tally.issued, outbox: outbox, tx)
             return (Self.plannedCounts(subscriptions, planned), tally, written)
@@ -181,7 +194,7 @@ public struct BundleExecutor: JobExecutor {
         let subscriptions = try BundleChunkStatement.subscriptions(
             lower: bounds.lower, upper: bounds.upper, plans: runPlan.plans.map(\.key), watermarks: marks, connection)
         let planned = try BundleAllocation.decide(subscriptions, plan: runPlan, through: runPlan.issuedAt, available: [:])
-        let tally = PackTally(planned.filter { $0.status == .delivered }, runPlan)
+        let tally = PackTally(planned, runPlan)
         let write = try BundleChunkStatement.prepareWrite(
             planned, plan: runPlan, runID: runID, stock: tally.issued, outbox: outbox)
         return BundlePrefetch.Ahead(counts: plannedCounts(subscriptions, planned), tally: tally, write: write)
@@ -205,12 +218,28 @@ public struct BundleExecutor: JobExecutor {
         var faceValue: Int64 = 0
         var hasBlindbox = false
 
-        init(_ delivered: [PlannedDelivery], _ runPlan: BundleRunPlan) {
-            // Periods by (plan, first period or not): each such group gets the same lines.
+        /// Counts the delivered periods of `planned`.
+        init(_ planned: [PlannedDelivery], _ runPlan: BundleRunPlan) {
+            // Delivered periods by (plan, first period or not): each such group gets the same
+            // lines. Counted for a run of periods of one plan at a time (a chunk's periods mostly
+            // share their plan), not by hashing each period's plan key.
             var groups: [String: (first: Int64, later: Int64)] = [:]
-            for delivery in delivered {
-                if delivery.period == 1 { groups[delivery.plan, default: (0, 0)].first += 1 } else { groups[delivery.plan, default: (0, 0)].later += 1 }
+            var plan: String?
+            var run: (first: Int64, later: Int64) = (0, 0)
+            func flush() {
+                guard let plan, run != (0, 0) else { return }
+                groups[plan, default: (0, 0)].first += run.first
+                groups[plan, default: (0, 0)].later += run.later
             }
+            for delivery in planned where delivery.status == .delivered {
+                if delivery.plan != plan {
+                    flush()
+                    plan = delivery.plan
+                    run = (0, 0)
+                }
+                if delivery.period == 1 { run.first += 1 } else { run.later += 1 }
+            }
+            flush()
             var perKey: [String: Int64] = [:]
             for (key, group) in groups {
                 guard let plan = runPlan.plan(key) else { continue }

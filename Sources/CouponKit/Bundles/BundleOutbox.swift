@@ -131,14 +131,17 @@ struct BundleOutbox: Sendable {
         }
         let payloadArray = "[" + texts.joined(separator: ",") + "]"
 
-        // The member's openid is read here; an index probe per member, in member order.
+        // The member's openid is read here; an index probe per member, in member order. The
+        // arrays are unnested in a select list, streamed, as the chunk's periods are
+        // (`BundleChunkStatement.prepareWrite`).
         return """
             INSERT INTO notifications (job, slot, run_id, kind, member_id, openid, coupon_ids, payload, sink, zone, next_try_at)
             SELECT \(p.add(job)), \(p.add(slot)), \(p.add(runID)), \(p.add(NotificationKind.bundle.rawValue)), u.member_id, m.openid,
                    \(ids)[u.first_id : u.first_id + u.coupons - 1], b.payload, \(p.add(sink)), b.zone, \(p.add(slot))
-            FROM unnest(\(p.add(SQLIntegerArray.text(members)))::bigint[], \(p.add(SQLIntegerArray.text(firsts)))::int[],
-                        \(p.add(SQLIntegerArray.text(counts)))::int[], \(p.add(SQLIntegerArray.text(payloadNumbers)))::bigint[])
-                AS u(member_id, first_id, coupons, payload_no)
+            FROM (SELECT unnest(\(p.add(SQLIntegerArray.text(members)))::bigint[]) AS member_id,
+                         unnest(\(p.add(SQLIntegerArray.text(firsts)))::int[]) AS first_id,
+                         unnest(\(p.add(SQLIntegerArray.text(counts)))::int[]) AS coupons,
+                         unnest(\(p.add(SQLIntegerArray.text(payloadNumbers)))::bigint[]) AS payload_no) AS u
             JOIN ROWS FROM (json_array_elements(\(p.add(payloadArray))::json), unnest(\(p.add(payloadZones))::text[]))
                 WITH ORDINALITY AS b(payload, zone, payload_no) ON b.payload_no = u.payload_no
             LEFT JOIN members m ON m.id = u.member_id
