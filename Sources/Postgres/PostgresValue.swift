@@ -143,8 +143,6 @@ public struct PostgresJSON<Value: Codable>: PostgresBindable, PostgresDecodable 
     }
 }
 
-/// timestamptz text in and out. The session runs with TimeZone=UTC and DateStyle=ISO, so the
-/// server prints `2026-11-23 11:03:04.123456+00`.
 /// PostgreSQL's binary forms of times count from 2000-01-01 (UTC): a timestamptz in
 /// microseconds, a date in days; ±infinity are the extreme values.
 public enum PostgresTime {
@@ -161,6 +159,8 @@ public enum PostgresTime {
     }
 }
 
+/// timestamptz text in and out. The session runs with TimeZone=UTC and DateStyle=ISO, so the
+/// server prints `2026-11-23 11:03:04.123456+00`.
 enum PostgresTimestamp {
     static func format(_ date: Date) -> String {
         let totalMicros = (date.timeIntervalSince1970 * 1_000_000).rounded()
