@@ -43,10 +43,10 @@ public struct BundleExecutor: JobExecutor {
     /// and waits for its read ahead, begun a moment before: short, so it waits less (with two
     /// workers, the bundle run to the issue job over 12 alternating turns: median 1.125 with one
     /// short chunk, 1.075 with two).
-    static func chunks(from lower: Int64, to upper: Int64, size: Int64, readAhead: Bool, short: Int = 2) -> [RunPlan.Chunk] {
+    static func chunks(from lower: Int64, to upper: Int64, size: Int64, readAhead: Bool) -> [RunPlan.Chunk] {
         let first = readAhead ? max(1, size / 4) : size
         guard upper - lower > size, first < size else { return RunPlan.ranges(from: lower, to: upper, size: size) }
-        let shortEnd = min(upper, lower + first * Int64(short))
+        let shortEnd = min(upper, lower + first * 2)
         return RunPlan.ranges(from: lower, to: shortEnd, size: first) + RunPlan.ranges(from: shortEnd, to: upper, size: size)
     }
 
